@@ -1,0 +1,65 @@
+"""What every screen shares: language switching, wiping visitor data, touch scrolling."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QScrollArea, QScroller, QWidget
+
+from kiosk.i18n import tr
+
+
+class Screen(QWidget):
+    """A full-screen page. Subclasses re-render their text in set_language()."""
+
+    #: key of the screen's name in ui.json (for the window title and screenshots)
+    name_key = ""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.lang = "zh-Hans"
+
+    def set_language(self, lang: str) -> None:
+        self.lang = lang
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        """Re-render every text in self.lang."""
+
+    def clear(self) -> None:
+        """Forget whatever the visitor entered or looked at (idle reset)."""
+
+    def t(self, key: str, **values: object) -> str:
+        return tr(key, self.lang, **values)
+
+
+def touch_scroll_area(content: QWidget) -> QScrollArea:
+    """A scroll area that scrolls by dragging a finger, with kinetic flick."""
+    area = QScrollArea()
+    area.setWidget(content)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    QScroller.grabGesture(area.viewport(), QScroller.ScrollerGestureType.LeftMouseButtonGesture)
+    return area
+
+
+def title_label(text: str = "") -> QLabel:
+    label = QLabel(text)
+    label.setObjectName("screenTitle")
+    label.setWordWrap(True)
+    return label
+
+
+def wrapped(text: str = "", object_name: str = "") -> QLabel:
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
+    if object_name:
+        label.setObjectName(object_name)
+    return label
+
+
+def list_button(text: str = "") -> QPushButton:
+    button = QPushButton(text)
+    button.setObjectName("listButton")
+    return button

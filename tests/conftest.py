@@ -1,0 +1,49 @@
+"""Shared fixtures. With KIOSK_BLOCK_QT=1 the domain tests run as if PySide6 were not installed."""
+
+from __future__ import annotations
+
+import importlib.abc
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+
+class _BlockQt(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("PySide6", "shiboken6", "pytestqt"):
+            raise ImportError(f"{name} is blocked: domain code must not need Qt")
+        return None
+
+
+if os.environ.get("KIOSK_BLOCK_QT"):
+    sys.meta_path.insert(0, _BlockQt())
+    for mod in [m for m in sys.modules if m.split(".")[0] in ("PySide6", "shiboken6")]:
+        del sys.modules[mod]
+
+
+@pytest.fixture
+def db(tmp_path: Path):
+    """A fresh, migrated store in a temporary directory."""
+    from kiosk.store import open_store
+
+    database = open_store(tmp_path / "kiosk.db")
+    yield database
+    database.conn.close()
+
+
+@pytest.fixture(scope="session")
+def sample_bundle() -> dict:
+    from kiosk import catalog
+
+    return catalog.load_bundle(catalog.SAMPLE_CATALOG)
+
+
+@pytest.fixture
+def catalog_db(db, sample_bundle):
+    """A fresh store with the bundled sample catalog applied."""
+    from kiosk import catalog
+
+    catalog.apply_bundle(db, sample_bundle, source="test", validate=False)
+    return db
