@@ -6,7 +6,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from kiosk.catalog import Department
-from kiosk.ui.screen import Screen, list_button, title_label, touch_scroll_area
+from kiosk.ui.screen import Screen, clear_layout, list_button, title_label, touch_scroll_area
 
 
 class DepartmentsScreen(Screen):
@@ -31,10 +31,7 @@ class DepartmentsScreen(Screen):
 
     def retranslate(self) -> None:
         self.title.setText(self.t("departments.title"))
-        while self.list_layout.count():
-            child = self.list_layout.takeAt(0).widget()
-            if child is not None:
-                child.deleteLater()
+        clear_layout(self.list_layout)
         self.buttons = []
         for dept in self.departments:
             button = list_button(f"{dept.title(self.lang)}  ·  {self.t('departments.count', n=dept.item_count)}")

@@ -7,11 +7,12 @@ while checking their folder; a QR code carries the same guide to their phone.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from kiosk.i18n import has, pick
+from kiosk.ui.check_row import CheckRow
 from kiosk.ui.qr import qr_pixmap
-from kiosk.ui.screen import Screen, title_label, touch_scroll_area, wrapped
+from kiosk.ui.screen import Screen, clear_layout, title_label, touch_scroll_area, wrapped
 
 FORM_KEYS = {
     "original": "guide.form.original",
@@ -38,7 +39,7 @@ class GuideScreen(Screen):
         self.body_layout.setContentsMargins(10, 10, 10, 10)
         self.scroll = touch_scroll_area(self.body)
         layout.addWidget(self.scroll, 1)
-        self.material_boxes: list[QCheckBox] = []
+        self.material_boxes: list[CheckRow] = []
 
     def show_item(self, item: dict, department: dict | None) -> None:
         self.item, self.department = item, department
@@ -53,10 +54,7 @@ class GuideScreen(Screen):
 
     def _empty(self) -> None:
         self.material_boxes = []
-        while self.body_layout.count():
-            entry = self.body_layout.takeAt(0)
-            if entry.widget() is not None:
-                entry.widget().deleteLater()
+        clear_layout(self.body_layout)
 
     def _text(self, value: dict | None) -> str:
         if value and not has(value, self.lang):
@@ -112,11 +110,10 @@ class GuideScreen(Screen):
             )
         else:
             fee_text = self.t("guide.free")
-        if fees.get("note"):
+        if fees.get("note") and self._text(fees["note"]) != fee_text:
             fee_text += f"（{self._text(fees['note'])}）" if self.lang != "en" else f" ({self._text(fees['note'])})"
         facts = [
-            (self.t("guide.time_limit"), self.t("guide.days", legal=limit["legal_days"],
-                                                 committed=limit["committed_days"])),
+            (self.t("guide.time_limit"), self._time_limit(limit)),
             (self.t("guide.fees"), fee_text),
             (self.t("guide.place"), pick(g["place"], self.lang)),
             (self.t("guide.hours"), pick(g["hours"], self.lang)),
@@ -132,12 +129,12 @@ class GuideScreen(Screen):
             need = self.t("guide.required" if material["required"] else "guide.optional")
             line = f"{n + 1}. {pick(material['name'], self.lang)}\n    {need} · {form}"
             if material["copies"]:
-                line += " · " + self.t("guide.copies", n=material["copies"])
+                copies = "guide.copy_one" if material["copies"] == 1 else "guide.copies"
+                line += " · " + self.t(copies, n=material["copies"])
             for extra in ("format", "note"):
                 if material.get(extra):
                     line += "\n    " + self._text(material[extra])
-            box = QCheckBox(line)
-            box.setObjectName("material")
+            box = CheckRow(line)
             box.setChecked(n in self.checked)
             box.toggled.connect(lambda on, n=n: self._tick(n, on))
             self.body_layout.addWidget(box)
@@ -156,11 +153,19 @@ class GuideScreen(Screen):
         self._para("\n\n".join(f"{self.t('guide.q')}{self._text(f['q'])}\n{self.t('guide.a')}{self._text(f['a'])}"
                                for f in g["faq"]))
         self._section("guide.section.legal_basis")
-        self._para("\n".join(self._text(b) for b in g["legal_basis"]))
+        if not all(has(b, self.lang) for b in g["legal_basis"]):
+            # Laws are cited by their Chinese titles; say so rather than flag the whole guide.
+            self.body_layout.addWidget(wrapped(self.t("guide.laws_in_chinese"), "hint"))
+        self._para("\n".join(pick(b, self.lang) for b in g["legal_basis"]))
         if self.fallback_used:
             # Said once, at the top, rather than on every untranslated paragraph.
             self.body_layout.insertWidget(1, wrapped(self.t("guide.partly_untranslated"), "notice"))
         self.body_layout.addStretch(1)
+
+    def _time_limit(self, limit: dict) -> str:
+        if limit["committed_days"] == 0:  # 当场办结: done while the visitor waits
+            return self.t("guide.on_the_spot")
+        return self.t("guide.days", legal=limit["legal_days"], committed=limit["committed_days"])
 
     def _tick(self, n: int, on: bool) -> None:
         if on:

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 from kiosk.catalog import ItemSummary
 from kiosk.i18n import pick
 from kiosk.ui.result_row import ResultRow
-from kiosk.ui.screen import Screen, title_label, touch_scroll_area
+from kiosk.ui.screen import Screen, clear_layout, title_label, touch_scroll_area
 
 
 class ItemListScreen(Screen):
@@ -35,10 +35,7 @@ class ItemListScreen(Screen):
 
     def retranslate(self) -> None:
         self.title.setText(pick(self.department_name, self.lang))
-        while self.list_layout.count():
-            child = self.list_layout.takeAt(0).widget()
-            if child is not None:
-                child.deleteLater()
+        clear_layout(self.list_layout)
         self.rows = []
         for item in self.items:
             row = ResultRow(item.code, item.title(self.lang), (), pick(item.summary, self.lang), ())

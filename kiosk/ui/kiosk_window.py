@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QPushButton,
+    QSizePolicy,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -94,10 +95,16 @@ class KioskWindow(QMainWindow):
         row.setContentsMargins(24, 12, 24, 12)
         self.hall_title = QLabel()
         self.hall_title.setObjectName("hallTitle")
+        # The title may wrap or shrink; it must never make the window wider than the screen.
+        self.hall_title.setWordWrap(True)
+        self.hall_title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.clock = QLabel()
         self.clock.setObjectName("clock")
-        row.addWidget(self.hall_title, 1)
-        row.addWidget(self.clock)
+        title_column = QVBoxLayout()
+        title_column.setSpacing(2)
+        title_column.addWidget(self.hall_title)
+        title_column.addWidget(self.clock)
+        row.addLayout(title_column, 1)
         self.language_buttons: dict[str, QPushButton] = {}
         group = QButtonGroup(self)
         for lang in LANGUAGES:

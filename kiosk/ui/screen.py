@@ -32,6 +32,23 @@ class Screen(QWidget):
         return tr(key, self.lang, **values)
 
 
+def clear_layout(layout) -> None:
+    """Remove and delete every widget in ``layout`` now, not at the next event-loop turn.
+
+    deleteLater() alone leaves the old widgets painted until the loop runs deferred deletes,
+    which a grab() or a quick test never does; hiding them first makes the change immediate.
+    """
+    while layout.count():
+        entry = layout.takeAt(0)
+        widget = entry.widget()
+        if widget is not None:
+            widget.hide()
+            widget.setParent(None)
+            widget.deleteLater()
+        elif entry.layout() is not None:
+            clear_layout(entry.layout())
+
+
 def touch_scroll_area(content: QWidget) -> QScrollArea:
     """A scroll area that scrolls by dragging a finger, with kinetic flick."""
     area = QScrollArea()

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QLineEdit, QVBoxLayout, QWidget
 
 from kiosk.ui.keyboard import TouchKeyboard
 from kiosk.ui.result_row import ResultRow
-from kiosk.ui.screen import Screen, title_label, touch_scroll_area, wrapped
+from kiosk.ui.screen import Screen, clear_layout, title_label, touch_scroll_area, wrapped
 
 MAX_QUERY = 40  # longer text is never a service name; it only slows the visitor down
 
@@ -68,10 +68,7 @@ class SearchScreen(Screen):
         self._render()
 
     def _render(self) -> None:
-        while self.results_layout.count():
-            child = self.results_layout.takeAt(0).widget()
-            if child is not None:
-                child.deleteLater()
+        clear_layout(self.results_layout)
         self.rows = []
         query = self.field.text().strip()
         if not query:

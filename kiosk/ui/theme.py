@@ -42,8 +42,8 @@ def style_sheet(large: bool) -> str:
     QMainWindow, #screenArea {{ background: {PAPER}; }}
     #topBar {{ background: {BLUE}; }}
     #topBar QLabel {{ color: white; }}
-    #hallTitle {{ font-size: {int(s * 1.2)}px; font-weight: bold; color: white; }}
-    #clock {{ font-size: {int(s * 0.9)}px; color: white; }}
+    #hallTitle {{ font-size: 34px; font-weight: bold; color: white; }}
+    #clock {{ font-size: 24px; color: white; }}
     QPushButton {{
         min-height: {TOUCH_MIN}px; min-width: {TOUCH_MIN}px; padding: 8px 24px;
         border-radius: 14px; border: 2px solid {BLUE}; background: white; color: {BLUE};
@@ -52,13 +52,14 @@ def style_sheet(large: bool) -> str:
     QPushButton:pressed {{ background: {BLUE}; color: white; }}
     QPushButton:disabled {{ color: #8a8a8a; border-color: #b0b0b0; background: #eceff3; }}
     #topBar QPushButton {{ background: transparent; color: white; border: 2px solid white;
-        font-size: {int(s * 0.9)}px; padding: 4px 14px; }}
+        font-size: 28px; padding: 4px 14px; }}
     #topBar QPushButton:checked {{ background: white; color: {BLUE}; }}
+    /* the bars keep one size: large text is for reading, the bars must still fit */
     #navBar {{ background: white; border-top: 2px solid #d5dbe5; }}
     #tile {{ background: {BLUE}; color: white; border: none; border-radius: 24px;
         font-size: {int(s * 1.35)}px; padding: 24px; text-align: center; }}
     #tile:pressed {{ background: {BLUE_DARK}; }}
-    #tile:disabled {{ background: #9aa9bd; color: #f0f0f0; }}
+    #tile[available="false"] {{ background: #8797ad; }}
     #screenTitle {{ font-size: {int(s * 1.5)}px; font-weight: bold; color: {BLUE_DARK}; }}
     #hint {{ color: {MUTED}; }}
     #listButton {{ text-align: left; padding: 16px 28px; border: 2px solid #c9d3e3;

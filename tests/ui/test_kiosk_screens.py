@@ -22,7 +22,7 @@ def window(qtbot, tmp_path, sample_bundle):
         return db
 
     worker = StoreWorker(open_db)
-    w = KioskWindow(Services(worker), Config(fullscreen=False), idle_ms=300, tick_ms=20)
+    w = KioskWindow(Services(worker), Config(fullscreen=False))
     qtbot.addWidget(w)
     w.show()
     yield w
@@ -41,7 +41,7 @@ def test_tap_keyboard_yyzz_and_open_the_guide(qtbot, window):
     for ch in "yyzz":
         tap(qtbot, window.search.keyboard.keys[ch])
     assert window.search.field.text() == "yyzz"
-    qtbot.waitUntil(lambda: window.search.answered_query == "yyzz" and window.search.rows)
+    qtbot.waitUntil(lambda: window.search.answered_query == "yyzz" and bool(window.search.rows))
     first = window.search.rows[0]
     assert "营业执照" in first.name_label.text().replace("</span>", "").split(">")[-1] or \
         "营业执照" in window.search.hits[0].name
@@ -100,13 +100,20 @@ def test_language_switch_rerenders_every_screen(qtbot, window, sample_bundle):
     assert window.home.welcome.text().startswith("Welcome")
 
 
+def quick_idle(window):
+    """Idle after 300 ms and count down in 10 x 20 ms, so the idle tests take a second."""
+    window.idle.idle_timer.setInterval(300)
+    window.idle.tick_timer.setInterval(20)
+
+
 def test_idle_reset_wipes_the_visitor(qtbot, window):
     """GIVEN a visitor who typed a query, switched to English and large text WHEN nobody touches
     the screen for the idle time plus the countdown THEN home, default language, nothing kept."""
+    quick_idle(window)
     tap(qtbot, window.home.tiles["tile.search"])
     for ch in "yyzz":
         tap(qtbot, window.search.keyboard.keys[ch])
-    qtbot.waitUntil(lambda: window.search.rows)
+    qtbot.waitUntil(lambda: bool(window.search.rows))
     window.set_language("en")
     window.set_large_text(True)
     with qtbot.waitSignal(window.idle.countdown_started, timeout=3000):
@@ -123,6 +130,7 @@ def test_idle_reset_wipes_the_visitor(qtbot, window):
 
 
 def test_a_touch_during_the_countdown_keeps_the_visitor(qtbot, window):
+    quick_idle(window)
     tap(qtbot, window.home.tiles["tile.search"])
     tap(qtbot, window.search.keyboard.keys["a"])
     with qtbot.waitSignal(window.idle.countdown_started, timeout=3000):
@@ -149,3 +157,19 @@ def test_touch_targets_are_big_enough(qtbot, window):
 def test_coming_soon_tile_tells_the_visitor_where_to_go(qtbot, window):
     tap(qtbot, window.home.tiles["tile.ticket"])
     assert "窗口" in window.home.hint.text()
+
+
+@pytest.mark.parametrize("lang", ["zh-Hans", "zh-Hant", "en"])
+def test_every_screen_fits_a_portrait_kiosk(qtbot, window, sample_bundle, lang):
+    """No text in any language, large or not, may push the window past 1080 pixels wide."""
+    window.set_language(lang)
+    longest = max(sample_bundle["items"], key=lambda i: len(str(i["guide"])))
+    window.open_item(longest["code"])
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.guide)
+    for large in (False, True):
+        window.set_large_text(large)
+        for screen in window.screens:
+            window.stack.setCurrentWidget(screen)
+            window.resize(1080, 1920)
+            qtbot.wait(1)
+            assert window.width() <= 1080, (screen.name_key, large)

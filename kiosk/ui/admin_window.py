@@ -1,0 +1,46 @@
+"""The admin console: one tab per concern (sync and catalog, devices, ...).
+
+Each page is a widget in its own module; ADMIN_PAGES lists them as (title key, factory), where the
+factory takes the AdminContext and returns the page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtWidgets import QMainWindow, QTabWidget, QWidget
+
+from kiosk.config import Config
+from kiosk.i18n import tr
+from kiosk.ui import theme
+from kiosk.ui.services import Services
+
+
+@dataclass
+class AdminContext:
+    services: Services
+    config: Config
+    extra: dict[str, Any]
+
+
+# Pages register here: (ui.json key of the tab title, factory).
+ADMIN_PAGES: list[tuple[str, Callable[[AdminContext], QWidget]]] = []
+
+
+class AdminWindow(QMainWindow):
+    def __init__(self, context: AdminContext) -> None:
+        super().__init__()
+        self.context = context
+        lang = context.config.language
+        self.setWindowTitle(tr("admin.title", lang))
+        self.tabs = QTabWidget()
+        self.setCentralWidget(self.tabs)
+        self.pages: dict[str, QWidget] = {}
+        for key, factory in ADMIN_PAGES:
+            page = factory(context)
+            self.pages[key] = page
+            self.tabs.addTab(page, tr(key, lang))
+        self.setStyleSheet(theme.style_sheet(False))
+        self.resize(1920, 1080)
