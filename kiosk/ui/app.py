@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
@@ -38,16 +39,50 @@ def make_app() -> QApplication:
     return app
 
 
-def build_kiosk(open_db: Callable, config: Config) -> tuple[KioskWindow, StoreWorker]:
-    worker = StoreWorker(open_db)
-    window = KioskWindow(Services(worker), config)
-    return window, worker
+def build_services(open_db: Callable, sync_agent: Any = None) -> Services:
+    """Services on a store worker; with a SyncAgent, sync gets its own worker and connection."""
+    services = Services(StoreWorker(open_db))
+    if sync_agent is not None:
+        services.attach_sync(sync_agent, StoreWorker(open_db))
+    return services
+
+
+def shutdown_services(services: Services) -> None:
+    services.worker.shutdown()
+    if services.sync_worker is not None:
+        services.sync_worker.shutdown()
+
+
+def build_kiosk(open_db: Callable, config: Config,
+                sync_agent: Any = None) -> tuple[KioskWindow, StoreWorker]:
+    services = build_services(open_db, sync_agent)
+    window = KioskWindow(services, config)
+    return window, services.worker
+
+
+def run_admin(open_db: Callable, config: Config, *, sync_agent: Any = None,
+              windowed: bool = False) -> int:
+    """The admin console (``kiosk run --mode admin``)."""
+    from kiosk.ui.admin_window import AdminContext, AdminWindow
+
+    app = make_app()
+    services = build_services(open_db, sync_agent)
+    window = AdminWindow(AdminContext(services, config, {}))
+    if config.fullscreen and not windowed:
+        window.showFullScreen()
+    else:
+        window.show()
+    try:
+        return app.exec()
+    finally:
+        shutdown_services(services)
 
 
 def run_kiosk(open_db: Callable, config: Config, *, windowed: bool = False,
-              started_at: float | None = None, exit_when_shown: bool = False) -> int:
+              started_at: float | None = None, exit_when_shown: bool = False,
+              sync_agent: Any = None) -> int:
     app = make_app()
-    window, worker = build_kiosk(open_db, config)
+    window, worker = build_kiosk(open_db, config, sync_agent)
     if config.fullscreen and not windowed:
         window.showFullScreen()
     else:
@@ -63,7 +98,7 @@ def run_kiosk(open_db: Callable, config: Config, *, windowed: bool = False,
     try:
         return app.exec()
     finally:
-        worker.shutdown()
+        shutdown_services(window.services)
 
 
 def settle(app: QApplication, worker: StoreWorker) -> None:
@@ -105,8 +140,6 @@ def _tour(app: QApplication, w: KioskWindow, worker: StoreWorker, lang: str, out
     w.reset_for_next_visitor()
     w.set_language(lang)
     shot("home")
-    if orientation == "landscape":
-        return shots  # landscape: the home screen shows the layout; the rest share it
     w.home.tiles["tile.guides"].click()
     shot("departments")
     settle(app, worker)

@@ -11,6 +11,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QGridLayout, QPushButton, QSizePolicy, QWidget
 
 from kiosk.i18n import tr
+from kiosk.ui.theme import TOUCH_MIN
 
 ROWS = ["1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm"]
 
@@ -50,7 +51,7 @@ class TouchKeyboard(QWidget):
         key = QPushButton(label)
         key.setObjectName(name)
         key.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        key.setMinimumHeight(96)
+        key.setMinimumHeight(TOUCH_MIN)
         return key
 
     def set_language(self, lang: str) -> None:

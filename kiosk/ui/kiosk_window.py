@@ -30,6 +30,7 @@ from kiosk.ui.item_list import ItemListScreen
 from kiosk.ui.screen import Screen
 from kiosk.ui.search_screen import SearchScreen
 from kiosk.ui.services import Services
+from kiosk.ui.sync_status import SyncScheduler, SyncStatusMark
 
 LANGUAGE_LABELS = {"zh-Hans": "简", "zh-Hant": "繁", "en": "EN"}
 SIZES = {"portrait": (1080, 1920), "landscape": (1920, 1080)}
@@ -70,6 +71,7 @@ class KioskWindow(QMainWindow):
         self.item_list.item_chosen.connect(self.open_item)
         self.search.item_chosen.connect(self.open_item)
         self.home.set_columns(2 if config.orientation == "portrait" else 3)
+        self.search.set_landscape(config.orientation == "landscape")
 
         self.idle = IdleGuard(idle_ms or config.idle_timeout_s * 1000, tick_ms, self)
         self.countdown = CountdownOverlay(central)
@@ -80,6 +82,10 @@ class KioskWindow(QMainWindow):
         self.clock_timer = QTimer(self, interval=15_000)
         self.clock_timer.timeout.connect(self._update_clock)
         self.clock_timer.start()
+        # Sync rounds every [sync] interval_s, run on the sync worker (never on this thread).
+        self.sync = SyncScheduler(services, config.sync.interval_s, self)
+        self.sync.reported.connect(self.sync_mark.show_report)
+        self.sync.start()
         self.resize(*SIZES[config.orientation])
         self.apply_style()
         self.set_language(self.lang)
@@ -92,7 +98,7 @@ class KioskWindow(QMainWindow):
         bar.setObjectName("topBar")
         bar.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         row = QHBoxLayout(bar)
-        row.setContentsMargins(24, 12, 24, 12)
+        row.setContentsMargins(24, 8, 24, 8)
         self.hall_title = QLabel()
         self.hall_title.setObjectName("hallTitle")
         # The title may wrap or shrink; it must never make the window wider than the screen.
@@ -103,7 +109,13 @@ class KioskWindow(QMainWindow):
         title_column = QVBoxLayout()
         title_column.setSpacing(2)
         title_column.addWidget(self.hall_title)
-        title_column.addWidget(self.clock)
+        self.sync_mark = SyncStatusMark()  # online / offline since HH:MM / N waiting
+        status_row = QHBoxLayout()
+        status_row.setSpacing(24)
+        status_row.addWidget(self.clock)
+        status_row.addWidget(self.sync_mark)
+        status_row.addStretch(1)
+        title_column.addLayout(status_row)
         row.addLayout(title_column, 1)
         self.language_buttons: dict[str, QPushButton] = {}
         group = QButtonGroup(self)
@@ -125,7 +137,7 @@ class KioskWindow(QMainWindow):
         bar.setObjectName("navBar")
         bar.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         row = QHBoxLayout(bar)
-        row.setContentsMargins(24, 14, 24, 14)
+        row.setContentsMargins(24, 10, 24, 10)
         row.setSpacing(24)
         self.back_button = QPushButton()
         self.home_button = QPushButton()
@@ -154,6 +166,7 @@ class KioskWindow(QMainWindow):
         self.home_button.setText(tr("nav.home", lang))
         self.setWindowTitle(tr("app.hall_name", lang))
         self._update_clock()
+        self.sync_mark.set_language(lang)
         for screen in self.screens:
             screen.set_language(lang)
 

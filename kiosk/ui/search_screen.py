@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QBoxLayout, QLineEdit, QVBoxLayout, QWidget
 
 from kiosk.ui.keyboard import TouchKeyboard
 from kiosk.ui.result_row import ResultRow
@@ -45,13 +45,24 @@ class SearchScreen(Screen):
         self.results_layout = QVBoxLayout(self.results)
         self.results_layout.setSpacing(14)
         self.results_layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(touch_scroll_area(self.results), 1)
+        # Portrait: results above the keyboard. Landscape: side by side, so results keep height.
+        self.body = QBoxLayout(QBoxLayout.Direction.TopToBottom)
+        self.body.setSpacing(18)
+        self.body.addWidget(touch_scroll_area(self.results), 1)
+        layout.addLayout(self.body, 1)
         self.keyboard = TouchKeyboard()
         self.keyboard.key_pressed.connect(self.field.insert)
         self.keyboard.backspace.connect(self.field.backspace)
         self.keyboard.cleared.connect(self.field.clear)
-        layout.addWidget(self.keyboard)
+        self.body.addWidget(self.keyboard, 0)
         self.rows: list[ResultRow] = []
+
+    def set_landscape(self, landscape: bool) -> None:
+        self.body.setDirection(
+            QBoxLayout.Direction.LeftToRight if landscape else QBoxLayout.Direction.TopToBottom
+        )
+        self.body.setStretch(0, 5 if landscape else 1)
+        self.body.setStretch(1, 4 if landscape else 0)
 
     def _query_changed(self, text: str) -> None:
         query = text.strip()
