@@ -1,0 +1,247 @@
+"""Applications filed at this terminal, and events, each written with its outbox records.
+
+Filing is one transaction: the application, its first status row and the outbox rows (the
+material files first, then the application itself) commit together or not at all, so nothing a
+visitor filed can exist here without also being on its way to the platform. Material files are
+stored by SHA-256 under the blob directory, durably, before that transaction commits.
+
+The human number is hall + terminal + local date + per-day sequence
+(``H0001-K01-20261207-0042``): unique with no network, because the hall and terminal ids are
+unique and the sequence is taken from this store inside the filing transaction.
+Later issues build forms, pre-review and receipts on top of this module.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from kiosk.config import Config
+
+EVENT_TYPES = ("ticket", "evaluation", "audit", "heartbeat")
+FILED = "filed"  # local status until the platform reports its own ("received", ...)
+
+
+class ApplicationError(Exception):
+    """An application could not be filed; the message says which part was wrong."""
+
+
+@dataclass(frozen=True)
+class Application:
+    id: str
+    number: str
+    item_code: str
+    hall_id: str
+    terminal_id: str
+    filed_at: str
+    applicant: dict
+    form: dict
+    materials: list[dict]
+    prereview: dict
+    status: str
+    updated_at: str
+
+    def wire(self) -> dict:
+        """The application as POST /v1/applications carries it (docs/protocol.md)."""
+        return {
+            "id": self.id, "number": self.number, "item_code": self.item_code,
+            "hall_id": self.hall_id, "terminal_id": self.terminal_id, "filed_at": self.filed_at,
+            "applicant": self.applicant, "form": self.form, "materials": self.materials,
+            "prereview": self.prereview,
+        }
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(moment: datetime) -> str:
+    """Fixed-width ISO 8601 in UTC, so stored times also compare correctly as text."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def blob_path(blobs_dir: Path, sha256: str) -> Path:
+    """Where a material file with this SHA-256 lives: fanned out by the first two hex digits."""
+    return Path(blobs_dir) / sha256[:2] / sha256
+
+
+def store_blob(blobs_dir: Path, data: bytes) -> str:
+    """Store ``data`` by its SHA-256 (temp file + fsync + rename); returns the hex digest.
+
+    Content-addressed, so storing the same bytes twice is harmless.
+    """
+    sha = hashlib.sha256(data).hexdigest()
+    target = blob_path(blobs_dir, sha)
+    # Always (re)write: a file already there may be the corrupted copy we are replacing.
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    # The rename itself must survive a power cut too: sync the directory entry.
+    dir_fd = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+    return sha
+
+
+def _material_entries(materials: Iterable[dict], blobs_dir: Path) -> list[dict]:
+    """Store each material's bytes and replace them by their hash (the wire form)."""
+    entries = []
+    for n, material in enumerate(materials):
+        if not isinstance(material, dict) or not material.get("material"):
+            raise ApplicationError(f"material #{n + 1} has no name ('material')")
+        entry = {k: v for k, v in material.items() if k not in ("data", "file")}
+        data = material.get("data")
+        if material.get("file") is not None:
+            try:
+                data = Path(material["file"]).read_bytes()
+            except OSError as exc:
+                raise ApplicationError(
+                    f"material {material['material']!r}: cannot read {material['file']}: "
+                    f"{exc.strerror or exc}") from exc
+        if data is not None:
+            entry["sha256"] = store_blob(blobs_dir, bytes(data))
+            entry["size"] = len(data)
+        else:
+            entry.setdefault("sha256", None)
+        entries.append(entry)
+    return entries
+
+
+def next_number(db: sqlite_utils.Database, hall_id: str, terminal_id: str, day: str) -> str:
+    """Take the next per-day number; call inside the filing transaction."""
+    prefix = f"{hall_id}-{terminal_id}-{day}"
+    (seq,) = db.execute(
+        "INSERT INTO application_numbers (prefix, last) VALUES (?, 1) "
+        "ON CONFLICT(prefix) DO UPDATE SET last = last + 1 RETURNING last",
+        [prefix],
+    ).fetchone()
+    return f"{prefix}-{seq:04d}"
+
+
+def _enqueue(db: sqlite_utils.Database, kind: str, ref: str, payload: str, now: str) -> None:
+    db.execute(
+        "INSERT INTO outbox (kind, ref, payload, created_at, next_attempt_at) "
+        "VALUES (?, ?, ?, ?, ?)",
+        [kind, ref, payload, now, now],
+    )
+
+
+def file_application(
+    db: sqlite_utils.Database,
+    config: Config,
+    item_code: str,
+    applicant: dict,
+    form: dict,
+    materials: list[dict],
+    blobs_dir: Path,
+    *,
+    prereview: dict | None = None,
+    now: datetime | None = None,
+) -> Application:
+    """File an application: stored, numbered and queued for the platform in one transaction.
+
+    ``materials``: dicts with ``material`` (its name in the guide) and the bytes as ``data`` or
+    a ``file`` path (or neither, for a material not provided); other keys pass through.
+    The files are stored by SHA-256 under ``blobs_dir`` before anything is committed.
+    """
+    if not item_code:
+        raise ApplicationError("an application needs the service item's code")
+    moment = now or utc_now()
+    stamp = iso(moment)
+    entries = _material_entries(materials, blobs_dir)
+    day = moment.astimezone().strftime("%Y%m%d")  # the hall's own calendar day
+    app_id = str(uuid.uuid4())
+    with db.atomic():
+        number = next_number(db, config.hall_id, config.terminal_id, day)
+        application = Application(
+            id=app_id, number=number, item_code=item_code, hall_id=config.hall_id,
+            terminal_id=config.terminal_id, filed_at=stamp, applicant=applicant, form=form,
+            materials=entries, prereview=prereview or {}, status=FILED, updated_at=stamp,
+        )
+        db.execute(
+            "INSERT INTO applications VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [app_id, number, item_code, config.hall_id, config.terminal_id, stamp,
+             _dumps(applicant), _dumps(form), _dumps(entries), _dumps(application.prereview),
+             FILED, stamp],
+        )
+        db.execute(
+            "INSERT INTO application_status (application_id, number, status, at, source) "
+            "VALUES (?, ?, ?, ?, 'local')",
+            [app_id, number, FILED, stamp],
+        )
+        # Blobs before the application: the platform refuses an application whose files it lacks.
+        for sha in dict.fromkeys(e["sha256"] for e in entries if e.get("sha256")):
+            already = db.execute(
+                "SELECT 1 FROM outbox WHERE kind = 'blob' AND ref = ? AND state != 'failed'",
+                [sha],
+            ).fetchone()
+            if not already:
+                size = next(e["size"] for e in entries if e.get("sha256") == sha)
+                _enqueue(db, "blob", sha, _dumps({"size": size}), stamp)
+        _enqueue(db, "application", app_id, _dumps(application.wire()), stamp)
+    return application
+
+
+def record_event(
+    db: sqlite_utils.Database, type: str, payload: dict, *, now: datetime | None = None
+) -> str:
+    """Record an event (ticket, evaluation, audit, heartbeat) and queue it; returns its id."""
+    if type not in EVENT_TYPES:
+        raise ApplicationError(f"unknown event type {type!r}; one of {', '.join(EVENT_TYPES)}")
+    stamp = iso(now or utc_now())
+    event_id = str(uuid.uuid4())
+    wire = {"id": event_id, "type": type, "at": stamp, "payload": payload}
+    with db.atomic():
+        db.execute("INSERT INTO events VALUES (?, ?, ?, ?)", [event_id, type, stamp, _dumps(payload)])
+        _enqueue(db, "event", event_id, _dumps(wire), stamp)
+    return event_id
+
+
+def _row_to_application(row: tuple) -> Application:
+    (id_, number, item_code, hall_id, terminal_id, filed_at, applicant, form, materials,
+     prereview, status, updated_at) = row
+    return Application(id_, number, item_code, hall_id, terminal_id, filed_at,
+                       json.loads(applicant), json.loads(form), json.loads(materials),
+                       json.loads(prereview), status, updated_at)
+
+
+def get_application(db: sqlite_utils.Database, key: str) -> Application | None:
+    """The application with this id or human number, or None."""
+    row = db.execute(
+        "SELECT * FROM applications WHERE id = ? OR number = ?", [key, key]
+    ).fetchone()
+    return _row_to_application(row) if row else None
+
+
+def status_history(db: sqlite_utils.Database, application_id: str) -> list[dict]:
+    """Every status the application had, oldest first."""
+    rows = db.execute(
+        "SELECT status, at, detail, source FROM application_status WHERE application_id = ? "
+        "ORDER BY at, seq",
+        [application_id],
+    ).fetchall()
+    return [{"status": s, "at": at, "detail": json.loads(d), "source": src} for s, at, d, src in rows]

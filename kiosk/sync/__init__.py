@@ -1,0 +1,1 @@
+"""Offline sync with the platform server: signing, outbox and catalog pull."""

@@ -1,0 +1,241 @@
+"""Pulling signed catalog bundles from the platform, and rolling back to the last good one.
+
+A bundle is applied only if it is signed by the administrator's key that this terminal holds
+(Ed25519 over the canonical JSON, kiosk.sync.signing), is newer than what we have, and validates.
+Anything else is refused with one clear log line and the catalog already in the store keeps
+serving. Applying is one transaction (kiosk.catalog.apply_bundle, search index included) that
+also keeps the version it replaces as 'previous', which :func:`rollback` restores.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlite_utils
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from kiosk import catalog
+from kiosk.store import get_setting, set_setting
+from kiosk.sync.errors import (
+    CatalogApplyFailed,
+    CatalogRefused,
+    NotConfigured,
+    NothingToRollBack,
+)
+from kiosk.sync.http import PlatformClient
+from kiosk.sync.signing import KeyFileError, load_public_key, verify_bundle
+
+log = logging.getLogger(__name__)
+
+# After a rollback we must not take the version we rolled back from again at the next round.
+ROLLED_BACK_FROM = "catalog.rolled_back_from"
+
+
+@dataclass(frozen=True)
+class CatalogUpdate:
+    """What a pull did: ``state`` is 'updated', 'current' (nothing newer) or 'none' (nothing
+    published yet); ``version`` is the version serving afterwards; ``timings`` the seconds
+    spent parsing, verifying, validating and applying."""
+
+    state: str
+    version: int | None
+    items: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def public_key(path: Path) -> Ed25519PublicKey:
+    """The administrator's public key; NotConfigured when it is missing or not a key."""
+    try:
+        return load_public_key(path)
+    except KeyFileError as exc:
+        raise NotConfigured(f"cannot verify catalog updates: {exc} "
+                            "(set [sync] public_key_file)") from exc
+
+
+def floor_version(db: sqlite_utils.Database) -> int:
+    """Versions at or below this are never taken from the platform."""
+    current = catalog.current_version(db) or 0
+    pinned = int(get_setting(db, ROLLED_BACK_FROM, "0") or 0)
+    return max(current, pinned)
+
+
+def check_answer(answer: object, key: Ed25519PublicKey, floor: int,
+                 timings: dict[str, float] | None = None) -> dict:
+    """The bundle of a GET /v1/catalog answer, or CatalogRefused saying why not."""
+    timings = {} if timings is None else timings
+    started = time.perf_counter()
+    if not isinstance(answer, dict) or not isinstance(answer.get("bundle"), dict):
+        raise CatalogRefused("the answer holds no catalog bundle")
+    bundle = answer["bundle"]
+    version = bundle.get("version")
+    label = f"version {version}" if isinstance(version, int) else "a bundle without a version"
+    signature = answer.get("signature")
+    if not signature:
+        raise CatalogRefused(f"{label} is unsigned")
+    if not verify_bundle(bundle, signature, key):
+        raise CatalogRefused(f"{label}: the signature does not match "
+                             "(tampered, or signed with another key)")
+    timings["verify"] = time.perf_counter() - started
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise CatalogRefused(f"{label}: the version is not a number")
+    if answer.get("version") not in (None, version):
+        raise CatalogRefused(f"{label}: the answer says version {answer.get('version')}")
+    if version <= floor:
+        raise CatalogRefused(f"{label} is not newer than version {floor} (older or replayed)")
+    started = time.perf_counter()
+    try:
+        catalog.validate_bundle(bundle)
+    except catalog.CatalogError as exc:
+        raise CatalogRefused(f"{label}: {exc}") from exc
+    timings["validate"] = time.perf_counter() - started
+    return bundle
+
+
+def update_catalog(db: sqlite_utils.Database, client: PlatformClient,
+                   key: Ed25519PublicKey) -> CatalogUpdate:
+    """Pull the newest catalog and apply it if it is signed, newer and valid.
+
+    Refusals raise CatalogRefused after logging one line; transport failures raise the
+    kiosk.sync.errors they are. Either way the catalog in the store is unchanged.
+    """
+    floor = floor_version(db)
+    serving = catalog.current_version(db)
+    answer = client.get_catalog(floor)
+    if answer is None:
+        return CatalogUpdate("current" if serving else "none", serving)
+    try:
+        return apply_answer(db, answer, key, f"platform:{client.base_url}")
+    except CatalogRefused as exc:
+        _log_refusal(client.base_url, exc, serving)
+        raise
+
+
+def _log_refusal(url: str, exc: Exception, serving: int | None) -> None:
+    log.warning("catalog update refused from %s: %s; still serving version %s", url, exc, serving)
+
+
+def apply_answer(db: sqlite_utils.Database, answer: object, key: Ed25519PublicKey,
+                 source: str, timings: dict[str, float] | None = None) -> CatalogUpdate:
+    """Check a GET /v1/catalog answer and apply its bundle (CatalogRefused when it is not fit)."""
+    timings = {} if timings is None else timings
+    serving = catalog.current_version(db)
+    bundle = check_answer(answer, key, floor_version(db), timings)
+    started = time.perf_counter()
+    catalog.apply_bundle(db, bundle, source=source, validate=False)
+    timings["apply"] = time.perf_counter() - started
+    log.info("catalog version %s applied (%d items), was %s",
+             bundle["version"], len(bundle["items"]), serving)
+    return CatalogUpdate("updated", bundle["version"], len(bundle["items"]), timings)
+
+
+def update_catalog_isolated(db: sqlite_utils.Database, client: PlatformClient, key_path: Path,
+                            work_dir: Path) -> CatalogUpdate:
+    """Like update_catalog, but the new bundle is parsed, checked and applied by a helper process.
+
+    Parsing, hashing and indexing a 10,000-item bundle holds Python's GIL for long stretches
+    (a 30 MB ``json.loads`` is one call of ~0.6 s): in the app's own process that would freeze
+    the screen, so the app only streams the answer to a file and a child process does the rest,
+    writing to the same store (WAL). Nothing newer on the server costs no process at all.
+    """
+    floor = floor_version(db)
+    serving = catalog.current_version(db)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    download = work_dir / "catalog-download.part"
+    try:
+        if not client.download_catalog(floor, download):
+            return CatalogUpdate("current" if serving else "none", serving)
+        db_path = db.execute("PRAGMA database_list").fetchone()[2]
+        child = subprocess.run(
+            [sys.executable, "-m", "kiosk.sync.catalog_updater", "--db", db_path,
+             "--key", str(key_path), "--answer", str(download),
+             "--source", f"platform:{client.base_url}"],
+            capture_output=True, text=True, timeout=900, check=False,
+        )
+    finally:
+        download.unlink(missing_ok=True)
+    try:
+        result = json.loads(child.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        result = {}
+    if child.returncode == REFUSED and "refused" in result:
+        exc = CatalogRefused(result["refused"])
+        _log_refusal(client.base_url, exc, serving)
+        raise exc
+    if child.returncode != 0 or "state" not in result:
+        tail = " | ".join(child.stderr.strip().splitlines()[-3:])
+        raise CatalogApplyFailed(f"the catalog helper process failed ({child.returncode}): {tail}")
+    return CatalogUpdate(result["state"], result["version"], result["items"], result["timings"])
+
+
+REFUSED = 3  # the helper's exit status for a refused bundle
+
+
+def _main(argv: list[str] | None = None) -> int:
+    """The helper process: check and apply a downloaded catalog answer; one JSON line out."""
+    import argparse
+
+    from kiosk.store import open_store
+
+    parser = argparse.ArgumentParser(prog="python -m kiosk.sync.catalog_updater")
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--key", required=True)
+    parser.add_argument("--answer", required=True)
+    parser.add_argument("--source", required=True)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    try:
+        answer = json.loads(Path(args.answer).read_bytes())
+    except (OSError, ValueError) as exc:
+        print(json.dumps({"refused": f"the answer is not readable JSON ({exc})"}))
+        return REFUSED
+    timings["parse"] = time.perf_counter() - started
+    db = open_store(args.db)
+    try:
+        update = apply_answer(db, answer, public_key(Path(args.key)), args.source, timings)
+    except CatalogRefused as exc:
+        print(json.dumps({"refused": str(exc)}, ensure_ascii=False))
+        return REFUSED
+    finally:
+        db.conn.close()
+    print(json.dumps({"state": update.state, "version": update.version, "items": update.items,
+                      "timings": timings}))
+    return 0
+
+
+def previous_version(db: sqlite_utils.Database) -> int | None:
+    row = db.execute("SELECT version FROM catalog_versions WHERE state = 'previous'").fetchone()
+    return row[0] if row else None
+
+
+def rollback(db: sqlite_utils.Database) -> int:
+    """Make the kept previous version current again; returns it.
+
+    The version rolled back from becomes 'previous' (so a second rollback undoes the first) and
+    is never pulled again: the next update must be a newer one.
+    """
+    row = db.execute(
+        "SELECT version, bundle FROM catalog_versions WHERE state = 'previous'"
+    ).fetchone()
+    if row is None:
+        raise NothingToRollBack("there is no previous catalog version to roll back to")
+    version, text = row
+    current = catalog.current_version(db)
+    with db.atomic():
+        catalog.apply_bundle(db, json.loads(text), source=f"rollback from {current}",
+                             validate=False)
+        pinned = max(int(get_setting(db, ROLLED_BACK_FROM, "0") or 0), current or 0)
+        set_setting(db, ROLLED_BACK_FROM, str(pinned))
+    log.warning("catalog rolled back from version %s to version %s", current, version)
+    return version
+
+
+if __name__ == "__main__":
+    sys.exit(_main())

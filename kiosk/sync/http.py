@@ -1,0 +1,211 @@
+"""The one HTTP session a terminal uses to talk to the platform, and the protocol calls on it.
+
+:func:`make_session` sets the defaults every call needs (connect and read timeouts, a
+User-Agent naming our version, the bearer token) so no call can forget them. urllib3's own
+retries are off: a POST is made safe to retry by the outbox and its idempotency keys, never by a
+transport that silently sends it twice. The token is never logged or put in a message.
+
+:class:`PlatformClient` speaks docs/protocol.md and turns every transport failure into the named
+errors of :mod:`kiosk.sync.errors`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import stat
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from kiosk import __version__
+from kiosk.sync.errors import (
+    AuthRejected,
+    NotConfigured,
+    PlatformFailed,
+    PlatformTimeout,
+    PlatformUnreachable,
+    RequestRefused,
+)
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = f"kiosk/{__version__}"
+
+
+class _TimeoutAdapter(HTTPAdapter):
+    """Applies a default (connect, read) timeout to every request that does not set one."""
+
+    def __init__(self, timeout: tuple[float, float]) -> None:
+        super().__init__(max_retries=0)
+        self.timeout = timeout
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.timeout
+        return super().send(request, **kwargs)
+
+
+def make_session(token: str | None, *, connect_timeout_s: float = 5.0,
+                 timeout_s: float = 20.0) -> requests.Session:
+    """A session with our User-Agent, the bearer token and default timeouts on every call."""
+    session = requests.Session()
+    session.headers["User-Agent"] = USER_AGENT
+    session.headers["Accept"] = "application/json"
+    if token:
+        session.headers["Authorization"] = f"Bearer {token}"
+    adapter = _TimeoutAdapter((connect_timeout_s, timeout_s))
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.trust_env = False  # a proxy from the environment must not see the hall's traffic
+    return session
+
+
+def read_token(path: Path) -> str:
+    """The terminal token from its file; NotConfigured (no token shown) when it is unusable."""
+    try:
+        info = path.stat()
+        token = path.read_text(encoding="ascii").strip()
+    except FileNotFoundError as exc:
+        raise NotConfigured(f"no terminal token at {path}: enroll this terminal "
+                            "(kiosk admin enroll) and save the token there (mode 0600)") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise NotConfigured(f"cannot read the terminal token {path}: {exc}") from exc
+    if not token:
+        raise NotConfigured(f"the terminal token file {path} is empty")
+    if os.name == "posix" and info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        log.warning("terminal token file %s is readable by others (mode %o); "
+                    "run: chmod 600 %s", path, stat.S_IMODE(info.st_mode), path)
+    return token
+
+
+def write_token(path: Path, token: str) -> None:
+    """Save a terminal token with mode 0600 (created that way: never readable by others)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(token.strip() + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+def _error_code(response: requests.Response) -> tuple[str | None, str]:
+    try:
+        body = response.json()
+    except ValueError:
+        return None, response.text[:200]
+    if isinstance(body, dict):
+        return body.get("error"), str(body.get("detail", ""))[:300]
+    return None, str(body)[:200]
+
+
+class PlatformClient:
+    """Protocol v1 calls over one session. Raises only kiosk.sync.errors exceptions."""
+
+    def __init__(self, base_url: str, session: requests.Session) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.session = session
+
+    def _call(self, method: str, path: str, *, ok: tuple[int, ...] = (200,),
+              **kwargs: Any) -> requests.Response:
+        url = f"{self.base_url}{path}"
+        try:
+            response = self.session.request(method, url, **kwargs)
+        except requests.Timeout as exc:
+            raise PlatformTimeout(f"{method} {_brief(path)}: no answer in time "
+                                  f"({type(exc).__name__})") from exc
+        except requests.RequestException as exc:
+            raise PlatformUnreachable(f"{method} {_brief(path)}: {_reason(exc)}") from exc
+        status = response.status_code
+        if status in ok:
+            return response
+        code, detail = _error_code(response)
+        where = f"{method} {_brief(path)}: {status} {code or ''} {detail}".strip()
+        if status in (401, 403):
+            raise AuthRejected(where)
+        if status >= 500:
+            raise PlatformFailed(where, status)
+        raise RequestRefused(where, status, code)
+
+    def get_catalog(self, since: int) -> dict | None:
+        """The newest published catalog answer, or None when ours is current (304/404)."""
+        response = self._call("GET", "/v1/catalog", params={"since": since}, ok=(200, 304, 404))
+        if response.status_code != 200:
+            return None
+        return self._json(response, "GET /v1/catalog")
+
+    def download_catalog(self, since: int, dest: Path) -> bool:
+        """Stream the newest catalog answer to ``dest`` unparsed; False when ours is current.
+
+        Used by the app so that the big JSON is parsed in a helper process, never in the one
+        that draws the screen (see catalog_updater.update_catalog_isolated).
+        """
+        response = self._call("GET", "/v1/catalog", params={"since": since}, ok=(200, 304, 404),
+                              stream=True)
+        with response:
+            if response.status_code != 200:
+                return False
+            try:
+                with open(dest, "wb") as fh:
+                    for chunk in response.iter_content(chunk_size=1 << 20):
+                        fh.write(chunk)
+            except requests.Timeout as exc:
+                raise PlatformTimeout(f"GET /v1/catalog: the download stalled ({exc})") from exc
+            except requests.RequestException as exc:
+                raise PlatformUnreachable(f"GET /v1/catalog: download broken: {_reason(exc)}") from exc
+        return True
+
+    def put_blob(self, sha256: str, data: bytes) -> requests.Response:
+        """Upload one file; 201/200 stored, 422 answered as a RequestRefused (code kept)."""
+        return self._call("PUT", f"/v1/blobs/{sha256}", ok=(200, 201), data=data,
+                          headers={"Content-Type": "application/octet-stream"})
+
+    def post_batch(self, kind: str, payloads: list[str]) -> list[dict]:
+        """POST a batch of already-serialised records; the per-item results, in order.
+
+        ``kind`` is "applications" or "events". The body is assembled from the stored JSON
+        text as is, so a retry sends the very same bytes.
+        """
+        body = ('{"' + kind + '":[' + ",".join(payloads) + "]}").encode("utf-8")
+        response = self._call("POST", f"/v1/{kind}", data=body,
+                              headers={"Content-Type": "application/json"})
+        answer = self._json(response, f"POST /v1/{kind}")
+        results = answer.get("results") if isinstance(answer, dict) else None
+        if not isinstance(results, list):
+            raise PlatformFailed(f"POST /v1/{kind}: answer without results", response.status_code)
+        return results
+
+    def get_status(self, cursor: str | None) -> dict:
+        params: Mapping[str, str] = {"since": cursor} if cursor else {}
+        response = self._call("GET", "/v1/applications/status", params=params)
+        return self._json(response, "GET /v1/applications/status")
+
+    @staticmethod
+    def _json(response: requests.Response, where: str) -> Any:
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise PlatformFailed(f"{where}: the answer is not JSON", response.status_code) from exc
+
+
+def _brief(path: str) -> str:
+    """A path for messages: a blob's 64-digit hash shortened to its first 12."""
+    return re.sub(r"([0-9a-f]{12})[0-9a-f]{52}", r"\1…", path)
+
+
+def _reason(exc: Exception) -> str:
+    """What went wrong on the wire in a few words ('Connection refused'), not urllib3's chain."""
+    text = str(exc)
+    found = re.search(r"\[Errno -?\d+\] ([^'\")]+)", text)
+    if found:
+        return found.group(1).strip()
+    if "RemoteDisconnected" in text or "Connection aborted" in text:
+        return "the connection was closed before an answer came"
+    return f"{type(exc).__name__}: {text[:160]}"

@@ -1,0 +1,159 @@
+"""Catalog updates: only signed, newer, valid bundles are applied; rollback restores the last."""
+
+from __future__ import annotations
+
+import copy
+import logging
+
+import pytest
+from sync_support import InProcessPlatform, on, rewrite_json, tiny_bundle
+
+from kiosk import catalog, search
+from kiosk.sync import catalog_updater
+from kiosk.sync.catalog_updater import (
+    check_answer,
+    rollback,
+    update_catalog,
+    update_catalog_isolated,
+)
+from kiosk.sync.errors import CatalogRefused, NothingToRollBack
+from kiosk.sync.signing import generate_keypair, load_private_key, sign_bundle
+
+
+@pytest.fixture
+def platform(tmp_path):
+    server = InProcessPlatform(tmp_path / "platform")
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def client(platform):
+    return platform.client(platform.enroll())
+
+
+def names(db) -> set[str]:
+    return {row[0] for row in db.execute("SELECT name_zh_hans FROM items").fetchall()}
+
+
+def test_new_version_is_applied_with_its_search_index(db, platform, client):
+    assert update_catalog(db, client, platform.public_key).state == "none"
+    platform.publish(tiny_bundle(1))
+    update = update_catalog(db, client, platform.public_key)
+    assert (update.state, update.version, update.items) == ("updated", 1, 2)
+    platform.publish(tiny_bundle(2, extra_item="电梯使用登记"))
+    assert update_catalog(db, client, platform.public_key).version == 2
+    assert "电梯使用登记" in names(db)
+    assert [r.code for r in search.search(db, "电梯", "zh-Hans")] == ["SCJG-QT-099"]
+    assert update_catalog(db, client, platform.public_key).state == "current"  # 304
+    assert platform.plan.seen.count("GET /v1/catalog") == 4
+
+
+@pytest.mark.parametrize("attack, words", [
+    (lambda a: a.pop("signature"), "unsigned"),
+    (lambda a: a["bundle"]["items"][0]["name"].update({"zh-Hans": "伪造事项"}), "signature"),
+    (lambda a: a.update(signature=a["signature"][:-4] + "AAA="), "signature"),
+])
+def test_tampered_or_unsigned_bundle_is_refused_and_old_catalog_serves(
+        db, platform, client, caplog, attack, words):
+    platform.publish(tiny_bundle(1))
+    update_catalog(db, client, platform.public_key)
+    platform.publish(tiny_bundle(2, extra_item="电梯使用登记"))
+    platform.plan.rules.append(on("GET", "/v1/catalog", rewrite_json(attack)))
+    with caplog.at_level(logging.WARNING), pytest.raises(CatalogRefused, match=words):
+        update_catalog(db, client, platform.public_key)
+    assert catalog.current_version(db) == 1 and "电梯使用登记" not in names(db)
+    assert "伪造事项" not in names(db)
+    (line,) = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert "version 2" in line and "still serving version 1" in line
+
+
+def test_bundle_signed_with_another_key_is_refused(db, platform, client, tmp_path):
+    other_private, _ = generate_keypair(tmp_path / "other")
+    platform.publish(tiny_bundle(1))
+
+    def resign(answer):
+        answer["bundle"]["items"][0]["name"]["zh-Hans"] = "伪造事项"
+        answer["signature"] = sign_bundle(answer["bundle"], load_private_key(other_private))
+
+    platform.plan.rules.append(on("GET", "/v1/catalog", rewrite_json(resign)))
+    with pytest.raises(CatalogRefused, match="another key"):
+        update_catalog(db, client, platform.public_key)
+    assert catalog.current_version(db) is None
+
+
+def test_older_or_replayed_bundle_is_refused(db, platform, client):
+    platform.publish(tiny_bundle(1))
+    replay = {}
+
+    def capture(answer):
+        replay.update(copy.deepcopy(answer))
+
+    platform.plan.rules.append(on("GET", "/v1/catalog", rewrite_json(capture), times=1))
+    update_catalog(db, client, platform.public_key)
+    platform.publish(tiny_bundle(2, extra_item="电梯使用登记"))
+    update_catalog(db, client, platform.public_key)
+    # a man in the middle answers with the genuine, correctly signed version 1 again
+    platform.plan.rules.append(on("GET", "/v1/catalog",
+                                  rewrite_json(lambda a: (a.clear(), a.update(replay)))))
+    platform.publish(tiny_bundle(3))
+    with pytest.raises(CatalogRefused, match="not newer than version 2"):
+        update_catalog(db, client, platform.public_key)
+    assert catalog.current_version(db) == 2
+
+
+def test_signed_but_invalid_bundle_is_refused(platform):
+    bad = tiny_bundle(5)
+    bad["items"][0]["guide"]["time_limit"] = {"legal_days": 1, "committed_days": 9}
+    signature = sign_bundle(bad, load_private_key(platform.private_key_path))
+    with pytest.raises(CatalogRefused, match="SCJG-XK-001.*committed_days"):
+        check_answer({"version": 5, "bundle": bad, "signature": signature}, platform.public_key, 1)
+    with pytest.raises(CatalogRefused, match="no catalog bundle"):
+        check_answer({"version": 5}, platform.public_key, 1)
+    good = tiny_bundle(5)
+    signature = sign_bundle(good, load_private_key(platform.private_key_path))
+    with pytest.raises(CatalogRefused, match="says version 6"):
+        check_answer({"version": 6, "bundle": good, "signature": signature}, platform.public_key, 1)
+    assert check_answer({"version": 5, "bundle": good, "signature": signature},
+                        platform.public_key, 4) == good
+
+
+def test_rollback_restores_the_previous_version_and_sticks(db, platform, client):
+    with pytest.raises(NothingToRollBack):
+        rollback(db)
+    platform.publish(tiny_bundle(1))
+    update_catalog(db, client, platform.public_key)
+    platform.publish(tiny_bundle(2, extra_item="电梯使用登记"))
+    update_catalog(db, client, platform.public_key)
+    assert rollback(db) == 1
+    assert catalog.current_version(db) == 1 and "电梯使用登记" not in names(db)
+    assert search.search(db, "电梯", "zh-Hans") == []
+    # the bad version 2 is not pulled again; a fixed version 3 is
+    assert update_catalog(db, client, platform.public_key).state == "current"
+    assert catalog.current_version(db) == 1
+    platform.publish(tiny_bundle(3))
+    assert update_catalog(db, client, platform.public_key).version == 3
+    assert catalog_updater.previous_version(db) == 1
+
+
+def test_isolated_update_applies_in_a_helper_process(db, tmp_path, platform, client, caplog):
+    """The app's path: the answer is streamed to a file, a child process checks and applies it
+    to the same store; the parent sees the new version and the search index."""
+    key_path = platform.public_key_path
+    assert update_catalog_isolated(db, client, key_path, tmp_path / "work").state == "none"
+    platform.publish(tiny_bundle(1))
+    platform.publish(tiny_bundle(2, extra_item="电梯使用登记"))
+    update = update_catalog_isolated(db, client, key_path, tmp_path / "work")
+    assert (update.state, update.version, update.items) == ("updated", 2, 3)
+    assert set(update.timings) == {"parse", "verify", "validate", "apply"}
+    assert catalog.current_version(db) == 2
+    assert [r.code for r in search.search(db, "电梯", "zh-Hans")] == ["SCJG-QT-099"]
+    assert list((tmp_path / "work").iterdir()) == []  # the download is not left behind
+    assert update_catalog_isolated(db, client, key_path, tmp_path / "work").state == "current"
+    platform.publish(tiny_bundle(3, extra_item="伪造事项"))
+    platform.plan.rules.append(on("GET", "/v1/catalog", rewrite_json(
+        lambda a: a["bundle"]["items"][0]["name"].update({"zh-Hans": "被篡改"}))))
+    with caplog.at_level(logging.WARNING), pytest.raises(CatalogRefused, match="signature"):
+        update_catalog_isolated(db, client, key_path, tmp_path / "work")
+    assert catalog.current_version(db) == 2
+    assert any("still serving version 2" in r.getMessage() for r in caplog.records)
