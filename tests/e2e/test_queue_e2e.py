@@ -4,6 +4,7 @@ cut in the middle (the server killed and started again on the same port and data
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -27,10 +28,8 @@ def lines(path: Path) -> list[dict]:
         return []
     out = []
     for line in path.read_text(encoding="utf-8").splitlines():
-        try:
+        with contextlib.suppress(ValueError):  # a line being written right now
             out.append(json.loads(line))
-        except ValueError:
-            pass  # a line being written right now
     return out
 
 
