@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+# Not bench/ itself: bench/queue.py would shadow the standard library's queue module.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from kiosk import receipts  # noqa: E402

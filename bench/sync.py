@@ -30,9 +30,10 @@ from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parent.parent
-for path in (ROOT, ROOT / "bench"):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
+# Not bench/ itself: bench/queue.py would shadow the standard library's queue module.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 from PySide6.QtCore import QElapsedTimer, QTimer  # noqa: E402
@@ -147,7 +148,12 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=10_000)
     parser.add_argument("--batch", type=int, default=500, help="records per POST (max 500)")
     args = parser.parse_args()
-    from search import make_bundle  # bench/search.py: the 10,000-item catalog generator
+    import importlib.util  # bench/search.py: the 10,000-item catalog generator
+
+    spec = importlib.util.spec_from_file_location("bench_search", ROOT / "bench" / "search.py")
+    bench_search = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench_search)
+    make_bundle = bench_search.make_bundle
 
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)

@@ -23,7 +23,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="start the terminal in its configured mode")
-    run.add_argument("--mode", choices=["kiosk"], help="screen mode (overrides the config)")
+    run.add_argument("--mode", choices=["kiosk", "counter", "display", "admin"],
+                     help="screen mode (overrides the config)")
     run.add_argument("--windowed", action="store_true", help="a window, not full screen")
 
     demo = sub.add_parser("demo", help="the kiosk on the bundled sample catalog, no network needed")
@@ -43,6 +44,17 @@ def _parser() -> argparse.ArgumentParser:
     load = cat_sub.add_parser("apply", help="validate a catalog JSON file and make it current")
     load.add_argument("file", type=Path)
     cat_sub.add_parser("info", help="the catalog version in the store")
+
+    from kiosk.platform.cli import add_admin_commands, add_platform_commands
+
+    add_platform_commands(sub)
+    from kiosk.sync.cli import add_sync_commands
+
+    adm_sub = add_admin_commands(sub)
+    add_sync_commands(adm_sub)  # rollback, sync, outbox, save-token
+    from kiosk.queue_cli import add_queue_commands
+
+    add_queue_commands(adm_sub)  # add-staff, queue-stats
     return parser
 
 
@@ -81,10 +93,24 @@ def cmd_run(args, config, data_dir: Path) -> int:
 
     if args.mode:
         config = replace(config, mode=args.mode)
+    from kiosk.sync.runner import SyncAgent
+
+    # A terminal syncs with the platform in every mode; catalogs are applied in a helper process.
+    agent = SyncAgent(config, data_dir, isolate_catalog=True)
+    if config.mode == "admin":
+        from kiosk.ui.app import run_admin
+
+        return run_admin(_open_db(data_dir), config, sync_agent=agent, windowed=args.windowed)
+    if config.mode in ("counter", "display"):
+        from kiosk.ui.counter_window import run_queue_mode
+
+        return run_queue_mode(config.mode, _open_db(data_dir), config, data_dir,
+                              windowed=args.windowed)
     if config.mode != "kiosk":
         print(f"kiosk: mode {config.mode!r} is not built yet", file=sys.stderr)
         return 2
-    return run_kiosk(_open_db(data_dir), config, windowed=args.windowed)
+    return run_kiosk(_open_db(data_dir), config, windowed=args.windowed, sync_agent=agent,
+                     data_dir=data_dir)
 
 
 def cmd_demo(args, config, data_dir: Path) -> int:
@@ -114,7 +140,8 @@ def cmd_demo(args, config, data_dir: Path) -> int:
     from kiosk.ui.app import run_kiosk
 
     return run_kiosk(_open_db(data_dir), replace(config, fullscreen=False), windowed=True,
-                     started_at=STARTED_AT, exit_when_shown=args.exit_when_shown)
+                     started_at=STARTED_AT, exit_when_shown=args.exit_when_shown,
+                     data_dir=data_dir, demo_queue=True)
 
 
 def cmd_config(args, config, data_dir: Path) -> int:
@@ -146,7 +173,23 @@ def cmd_catalog(args, config, data_dir: Path) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "demo": cmd_demo, "config": cmd_config, "catalog": cmd_catalog}
+def cmd_platform(args, config, data_dir: Path) -> int:
+    from kiosk.platform.cli import cmd_platform as run
+
+    return run(args, config, data_dir)
+
+
+def cmd_admin(args, config, data_dir: Path) -> int:
+    from kiosk.platform.cli import ADMIN_COMMANDS
+    from kiosk.queue_cli import QUEUE_ADMIN_COMMANDS
+    from kiosk.sync.cli import SYNC_ADMIN_COMMANDS
+
+    commands = {**ADMIN_COMMANDS, **SYNC_ADMIN_COMMANDS, **QUEUE_ADMIN_COMMANDS}
+    return commands[args.admin_command](args, config, data_dir)
+
+
+COMMANDS = {"run": cmd_run, "demo": cmd_demo, "config": cmd_config, "catalog": cmd_catalog,
+            "platform": cmd_platform, "admin": cmd_admin}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -45,36 +45,60 @@ fullscreen = {fullscreen}
 """
 
 
+def _doc(default: Any, doc: str) -> Any:
+    """A dataclass field whose ``doc`` is written above the key in ``kiosk config``."""
+    return field(default=default, metadata={"doc": doc})
+
+
 @dataclass(frozen=True)
 class PrinterConfig:
     """[printer]: the receipt/ticket printer."""
 
-    # simulated | network | usb | serial | lp
-    kind: str = "simulated"
+    kind: str = _doc("simulated", "simulated | network | usb | serial | lp | none")
+    model: str = _doc("gb18030-80", "a model in resources/printers.json: how it prints Chinese "
+                      "(GB18030 font or raster image), QR codes and cuts")
+    paper_mm: int = _doc(80, "paper width: 58 or 80")
+    host: str = _doc("", "network: the printer's address (raw TCP, usually port 9100)")
+    port: int = _doc(9100, "network: TCP port")
+    serial_port: str = _doc("/dev/ttyS0", "serial: the port the printer is on")
+    baudrate: int = _doc(9600, "serial: speed")
+    usb_vendor_id: int = _doc(0, "usb: vendor id (write hex as 0x0416)")
+    usb_product_id: int = _doc(0, "usb: product id")
+    lp_queue: str = _doc("", "lp: the CUPS queue (raw); empty = the default destination")
+    timeout_ms: int = _doc(3000, "how long to wait for the printer to connect or answer a status")
+    reprint_window: str = _doc("1", "the window told to visitors when a receipt cannot print")
 
 
 @dataclass(frozen=True)
 class IdCardConfig:
     """[idcard]: the resident ID card reader."""
 
-    # simulated | serial
-    kind: str = "simulated"
+    kind: str = _doc("simulated", "simulated | serial | none")
+    serial_port: str = _doc("/dev/ttyUSB0", "serial: the reader's port")
+    baudrate: int = _doc(115200, "serial: speed (most readers: 115200)")
+    timeout_ms: int = _doc(2000, "how long one reader answer may take")
 
 
 @dataclass(frozen=True)
 class ScannerConfig:
     """[scanner]: barcode / QR scanners."""
 
-    # wedge (keyboard emulation) | serial | none
-    kind: str = "wedge"
+    kind: str = _doc("wedge", "wedge (keyboard emulation) | serial | simulated | none")
+    serial_port: str = _doc("/dev/ttyACM0", "serial: the scanner's port")
+    baudrate: int = _doc(9600, "serial: speed")
+    wedge_max_gap_ms: int = _doc(50, "wedge: longest pause between keys of one scan")
+    wedge_min_length: int = _doc(4, "wedge: fewest characters that count as a scan")
 
 
 @dataclass(frozen=True)
 class CaptureConfig:
     """[capture]: document capture."""
 
-    # files | camera | sane
-    kind: str = "files"
+    kind: str = _doc("files", "files | camera | sane | none")
+    sane_device: str = _doc("", "sane: scanimage device name; empty = the first scanner")
+    sane_dpi: int = _doc(200, "sane: resolution")
+    max_side_px: int = _doc(2480, "pages are scaled down to this longest side (A4 at 300 dpi)")
+    jpeg_quality: int = _doc(85, "JPEG quality of stored pages (1-95)")
 
 
 @dataclass(frozen=True)
@@ -83,6 +107,37 @@ class SyncConfig:
 
     # seconds between sync rounds
     interval_s: int = 30
+    # terminal token from `kiosk admin enroll` (file mode 0600); relative = in the data directory
+    token_file: str = "terminal.token"
+    # administrator's Ed25519 public key that catalog bundles must be signed with (PEM)
+    public_key_file: str = "catalog_signing_key.pub.pem"
+    # seconds to wait for a connection, then for each answer, before calling the platform offline
+    connect_timeout_s: float = 5.0
+    timeout_s: float = 20.0
+    # records per POST (the protocol allows at most 500)
+    batch_size: int = 500
+    # retry delay after a failed attempt: base * 2^(attempts-1), jittered, at most max
+    backoff_base_s: float = 2.0
+    backoff_max_s: float = 300.0
+
+
+@dataclass(frozen=True)
+class QueueConfig:
+    """[queue]: the hall queue (take a number, counter windows, the hall board)."""
+
+    connect_timeout_s: float = _doc(1.0, "seconds to reach the hall queue; past this a kiosk "
+                                    "issues from its own block (A-K01-001) and says so")
+    timeout_s: float = _doc(3.0, "seconds to wait for the hall queue's answer")
+    default_service_s: int = _doc(300, "kiosk: assumed service time for offline estimates "
+                                  "before any real figure is known")
+    window: int = _doc(1, "counter: the window number offered at sign-in")
+    categories: str = _doc("", "counter: the categories offered at sign-in, e.g. \"AB\"; "
+                           "empty = every category of the catalog")
+    announce_en: bool = _doc(False, "display: also announce each call in English")
+    tts_engine: str = _doc("", "display: QtTextToSpeech engine (speechd, mock); empty = the "
+                           "first one with a Mandarin voice, else espeak-ng; \"none\" = silent")
+    board_calls: int = _doc(8, "display: how many recent calls the board lists")
+    poll_ms: int = _doc(1000, "display and counter: how often the board is refreshed")
 
 
 @dataclass(frozen=True)
@@ -101,6 +156,7 @@ class Config:
     scanner: ScannerConfig = field(default_factory=ScannerConfig)
     capture: CaptureConfig = field(default_factory=CaptureConfig)
     sync: SyncConfig = field(default_factory=SyncConfig)
+    queue: QueueConfig = field(default_factory=QueueConfig)
 
     def template(self) -> str:
         """The documented configuration file for these values."""
@@ -112,6 +168,8 @@ class Config:
                 section = getattr(self, f.name)
                 text += f"\n# {type(section).__doc__}\n[{f.name}]\n"
                 for sf in fields(section):
+                    if doc := sf.metadata.get("doc"):
+                        text += f"# {doc}\n"
                     text += f"{sf.name} = {_toml_value(getattr(section, sf.name))}\n"
         return text
 
@@ -136,6 +194,11 @@ _CHOICES = {
     "mode": ("kiosk", "counter", "display", "admin"),
     "language": LANGUAGES,
     "orientation": ("portrait", "landscape"),
+    "printer.kind": ("simulated", "network", "usb", "serial", "lp", "none"),
+    "printer.paper_mm": (58, 80),
+    "idcard.kind": ("simulated", "serial", "none"),
+    "scanner.kind": ("wedge", "serial", "simulated", "none"),
+    "capture.kind": ("files", "camera", "sane", "none"),
 }
 
 
@@ -153,6 +216,8 @@ def _checked(path: Path, defaults: Any, data: dict, prefix: str = "") -> Any:
                 raise ConfigError(f"{path}: {name} must be a table [{name}]")
             values[key] = _checked(path, default, value, f"{name}.")
             continue
+        if type(default) is float and type(value) is int:
+            value = float(value)  # `timeout_s = 10` means 10.0
         if type(value) is not type(default):
             raise ConfigError(f"{path}: {name} must be a {type(default).__name__}, not {value!r}")
         if name in _CHOICES and value not in _CHOICES[name]:
@@ -174,6 +239,14 @@ def load_config(path: Path | None) -> Config:
         raise ConfigError(f"{path}: idle_timeout_s must be at least 15 seconds")
     if "{code}" not in config.guide_url_template:
         raise ConfigError(f"{path}: guide_url_template must contain {{code}}")
+    sync = config.sync
+    if not 1 <= sync.batch_size <= 500:
+        raise ConfigError(f"{path}: sync.batch_size must be 1 to 500 (the protocol's limit)")
+    for name in ("interval_s", "connect_timeout_s", "timeout_s", "backoff_base_s"):
+        if getattr(sync, name) <= 0:
+            raise ConfigError(f"{path}: sync.{name} must be more than 0")
+    if sync.backoff_max_s < sync.backoff_base_s:
+        raise ConfigError(f"{path}: sync.backoff_max_s must be at least sync.backoff_base_s")
     return config
 
 

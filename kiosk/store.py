@@ -65,9 +65,97 @@ def m0002_search(db: sqlite_utils.Database) -> None:
     search.create_tables(db)
 
 
+def m0003_outbox_applications(db: sqlite_utils.Database) -> None:
+    """Applications filed here, their status history, events, and the outbox to the platform.
+
+    Every record the platform must get is written with its outbox row in one transaction
+    (kiosk.applications); kiosk.sync.outbox marks a row sent only on the server's per-item answer.
+    """
+    db.execute(
+        """CREATE TABLE applications (
+            id TEXT PRIMARY KEY,             -- uuid4 made here: the idempotency key upstream
+            number TEXT NOT NULL UNIQUE,     -- H0001-K01-20261207-0042, unique with no network
+            item_code TEXT NOT NULL,
+            hall_id TEXT NOT NULL,
+            terminal_id TEXT NOT NULL,
+            filed_at TEXT NOT NULL,
+            applicant TEXT NOT NULL,         -- JSON
+            form TEXT NOT NULL,              -- JSON
+            materials TEXT NOT NULL,         -- JSON list: material, sha256 | null, ...
+            prereview TEXT NOT NULL,         -- JSON
+            status TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )"""
+    )
+    # Status history: our own 'filed' row plus every change pulled from the platform (for the
+    # whole hall, so application_id may name an application filed at another terminal).
+    db.execute(
+        """CREATE TABLE application_status (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            application_id TEXT NOT NULL,
+            number TEXT,
+            status TEXT NOT NULL,
+            at TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT '{}',
+            source TEXT NOT NULL CHECK (source IN ('local', 'platform'))
+        )"""
+    )
+    db.execute(
+        "CREATE UNIQUE INDEX application_status_once ON application_status(application_id, status, at)"
+    )
+    # Per-day sequence behind the human number, taken inside the filing transaction.
+    db.execute(
+        """CREATE TABLE application_numbers (
+            prefix TEXT PRIMARY KEY,         -- hall-terminal-date
+            last INTEGER NOT NULL
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE events (
+            id TEXT PRIMARY KEY,
+            type TEXT NOT NULL,
+            at TEXT NOT NULL,
+            payload TEXT NOT NULL            -- JSON
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind TEXT NOT NULL CHECK (kind IN ('blob', 'application', 'event')),
+            ref TEXT NOT NULL,               -- sha256 / application id / event id
+            payload TEXT NOT NULL,           -- the exact JSON sent (frozen: retries are identical)
+            created_at TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'failed')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,   -- ISO 8601 UTC; backoff after a failed attempt
+            last_error TEXT,
+            sent_at TEXT
+        )"""
+    )
+    db.execute("CREATE INDEX outbox_due ON outbox(state, kind, next_attempt_at)")
+    db.execute("CREATE INDEX outbox_ref ON outbox(kind, ref)")
+
+
+def m0004_print_jobs(db: sqlite_utils.Database) -> None:
+    """Durable print jobs: stored before sending, reprints, print counts (see kiosk.print_jobs)."""
+    from kiosk import print_jobs
+
+    print_jobs.create_tables(db)
+
+
+def m0005_queue(db: sqlite_utils.Database) -> None:
+    """Hall queue: tickets issued here, offline number blocks, a counter's journal, staff PINs."""
+    from kiosk import queue
+
+    queue.create_local_tables(db)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("0001_catalog", m0001_catalog),
     ("0002_search", m0002_search),
+    ("0003_outbox_applications", m0003_outbox_applications),
+    ("0004_print_jobs", m0004_print_jobs),
+    ("0005_queue", m0005_queue),
 ]
 
 
@@ -110,14 +198,26 @@ def migrate(db: sqlite_utils.Database, path: Path, migrations: list[tuple[str, M
         return []
     if done and str(path) != ":memory:":
         backup(db, path.with_name(f"{path.name}.before-{pending[0][0]}.bak"))
+    ran = []
     for name, fn in pending:
-        with db.atomic():
+        # IMMEDIATE takes the write lock first: two threads or processes opening a new store at
+        # once run each migration exactly once (the second sees it recorded and skips it).
+        db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            if db.execute("SELECT 1 FROM _migrations WHERE name = ?", [name]).fetchone():
+                db.conn.execute("COMMIT")
+                continue
             fn(db)
             db.execute(
                 "INSERT INTO _migrations (name, applied_at) VALUES (?, ?)",
                 [name, datetime.now(UTC).isoformat(timespec="seconds")],
             )
-    return [name for name, _ in pending]
+            db.conn.execute("COMMIT")
+        except BaseException:
+            db.conn.rollback()
+            raise
+        ran.append(name)
+    return ran
 
 
 def backup(db: sqlite_utils.Database, target: Path) -> None:

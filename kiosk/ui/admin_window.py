@@ -29,6 +29,33 @@ class AdminContext:
 ADMIN_PAGES: list[tuple[str, Callable[[AdminContext], QWidget]]] = []
 
 
+def _sync_page(context: AdminContext) -> QWidget:
+    from kiosk.ui.admin_sync import SyncPage  # lazy: that module imports AdminContext from here
+
+    return SyncPage(context)
+
+
+ADMIN_PAGES.append(("admin.sync.tab", _sync_page))
+
+
+def _devices_page(context: AdminContext) -> QWidget:
+    from kiosk.ui.admin_devices import DevicesPage  # lazy, as above
+
+    return DevicesPage(context)
+
+
+ADMIN_PAGES.append(("admin.devices.tab", _devices_page))
+
+
+def _queue_stats_page(context: AdminContext) -> QWidget:
+    from kiosk.ui.queue_stats_page import QueueStatsPage  # lazy, as above
+
+    return QueueStatsPage(context)
+
+
+ADMIN_PAGES.append(("admin.queue.tab", _queue_stats_page))
+
+
 class AdminWindow(QMainWindow):
     def __init__(self, context: AdminContext) -> None:
         super().__init__()

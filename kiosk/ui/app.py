@@ -48,14 +48,22 @@ def build_services(open_db: Callable, sync_agent: Any = None) -> Services:
 
 
 def shutdown_services(services: Services) -> None:
+    from kiosk.ui.queue_services import detach_queue
+
+    detach_queue(services)
     services.worker.shutdown()
     if services.sync_worker is not None:
         services.sync_worker.shutdown()
 
 
-def build_kiosk(open_db: Callable, config: Config,
-                sync_agent: Any = None) -> tuple[KioskWindow, StoreWorker]:
+def build_kiosk(open_db: Callable, config: Config, sync_agent: Any = None, *,
+                data_dir: Path | None = None,
+                demo_queue: bool = False) -> tuple[KioskWindow, StoreWorker]:
     services = build_services(open_db, sync_agent)
+    if data_dir is not None:  # the hall queue and the ticket printer (kiosk.ui.queue_services)
+        from kiosk.ui.queue_services import attach_queue
+
+        attach_queue(services, config, data_dir, open_db, demo=demo_queue)
     window = KioskWindow(services, config)
     return window, services.worker
 
@@ -80,9 +88,11 @@ def run_admin(open_db: Callable, config: Config, *, sync_agent: Any = None,
 
 def run_kiosk(open_db: Callable, config: Config, *, windowed: bool = False,
               started_at: float | None = None, exit_when_shown: bool = False,
-              sync_agent: Any = None) -> int:
+              sync_agent: Any = None, data_dir: Path | None = None,
+              demo_queue: bool = False) -> int:
     app = make_app()
-    window, worker = build_kiosk(open_db, config, sync_agent)
+    window, worker = build_kiosk(open_db, config, sync_agent, data_dir=data_dir,
+                                 demo_queue=demo_queue)
     if config.fullscreen and not windowed:
         window.showFullScreen()
     else:
@@ -124,6 +134,9 @@ def take_screenshots(open_db: Callable, config: Config, out_dir: Path,
         finally:
             window.close()
             worker.shutdown()
+    from kiosk.ui.queue_tour import queue_screenshots  # ticket, counter and display screens
+
+    written += queue_screenshots(config, out_dir, languages)
     return written
 
 

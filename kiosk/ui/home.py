@@ -11,7 +11,7 @@ from kiosk.ui.screen import Screen, title_label, wrapped
 TILES = [
     ("tile.guides", True),
     ("tile.search", True),
-    ("tile.ticket", False),
+    ("tile.ticket", True),
     ("tile.apply", False),
     ("tile.progress", False),
     ("tile.evaluate", False),
@@ -22,6 +22,7 @@ class HomeScreen(Screen):
     name_key = "screen.home"
     guides_requested = Signal()
     search_requested = Signal()
+    ticket_requested = Signal()
 
     def __init__(self) -> None:
         super().__init__()
@@ -45,6 +46,7 @@ class HomeScreen(Screen):
             self.tiles[key] = tile
         self.tiles["tile.guides"].clicked.connect(self.guides_requested)
         self.tiles["tile.search"].clicked.connect(self.search_requested)
+        self.tiles["tile.ticket"].clicked.connect(self.ticket_requested)
         for key, available in TILES:
             if not available:
                 self.tiles[key].clicked.connect(self.show_coming_soon)

@@ -31,6 +31,7 @@ from kiosk.ui.screen import Screen
 from kiosk.ui.search_screen import SearchScreen
 from kiosk.ui.services import Services
 from kiosk.ui.sync_status import SyncScheduler, SyncStatusMark
+from kiosk.ui.ticket_screen import TicketFlow
 
 LANGUAGE_LABELS = {"zh-Hans": "简", "zh-Hant": "繁", "en": "EN"}
 SIZES = {"portrait": (1080, 1920), "landscape": (1920, 1080)}
@@ -63,6 +64,10 @@ class KioskWindow(QMainWindow):
         self.search = SearchScreen(services.search)
         self.guide = GuideScreen(config.guide_url_template)
         self.screens: list[Screen] = [self.home, self.departments, self.item_list, self.search, self.guide]
+        # Take a number: its screens and their wiring live in kiosk.ui.ticket_screen.
+        self.tickets = TicketFlow(self, services.queue)
+        self.screens += self.tickets.screens
+        self.home.ticket_requested.connect(self.tickets.start)
         for screen in self.screens:
             self.stack.addWidget(screen)
         self.home.guides_requested.connect(self.open_departments)
@@ -109,14 +114,10 @@ class KioskWindow(QMainWindow):
         title_column = QVBoxLayout()
         title_column.setSpacing(2)
         title_column.addWidget(self.hall_title)
-        self.sync_mark = SyncStatusMark()  # online / offline since HH:MM / N waiting
-        status_row = QHBoxLayout()
-        status_row.setSpacing(24)
-        status_row.addWidget(self.clock)
-        status_row.addWidget(self.sync_mark)
-        status_row.addStretch(1)
-        title_column.addLayout(status_row)
+        title_column.addWidget(self.clock)
         row.addLayout(title_column, 1)
+        self.sync_mark = SyncStatusMark()  # online / offline since HH:MM / N waiting
+        row.addWidget(self.sync_mark)
         self.language_buttons: dict[str, QPushButton] = {}
         group = QButtonGroup(self)
         for lang in LANGUAGES:
@@ -187,6 +188,8 @@ class KioskWindow(QMainWindow):
         self.idle.set_active(not at_home)
 
     def go_back(self) -> None:
+        if self.tickets.back():
+            return
         if self.history:
             self.show_screen(self.history.pop(), remember=False)
         else:

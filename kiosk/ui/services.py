@@ -16,6 +16,9 @@ class Services:
     def __init__(self, worker: StoreWorker) -> None:
         self.worker = worker
 
+    #: the hall queue (kiosk.ui.queue_services.QueueServices, its own thread), when attached
+    queue: Any = None
+
     def departments(self, on_done: Done, on_error: Failed = None) -> None:
         self.worker.submit(catalog.departments, on_done, on_error)
 
@@ -33,3 +36,65 @@ class Services:
 
     def search(self, query: str, lang: str, on_done: Done, on_error: Failed = None) -> None:
         self.worker.submit(lambda db: search.search(db, query, lang, limit=40), on_done, on_error)
+
+    # --- sync with the platform ------------------------------------------------------------
+    # Rounds run on their own worker thread with its own store connection (WAL lets both work
+    # at once), so a slow or absent network never delays a visitor's search.
+
+    sync_agent: Any = None
+    sync_worker: StoreWorker | None = None
+    _round_running = False
+
+    def attach_sync(self, agent: Any, worker: StoreWorker) -> None:
+        """Enable sync: ``agent`` is a kiosk.sync.runner.SyncAgent, ``worker`` its own thread."""
+        self.sync_agent, self.sync_worker = agent, worker
+
+    @property
+    def sync_enabled(self) -> bool:
+        return self.sync_agent is not None
+
+    def sync_round(self, on_done: Done, on_error: Failed = None, *, force: bool = False) -> bool:
+        """Run one sync round (answers a SyncReport); False, and nothing run, while one runs."""
+        if self.sync_worker is None or self._round_running:
+            return False
+        self._round_running = True
+
+        def done(report: Any) -> None:
+            self._round_running = False
+            on_done(report)
+
+        def failed(exc: Exception) -> None:
+            self._round_running = False
+            if on_error is not None:
+                on_error(exc)
+
+        agent = self.sync_agent
+        self.sync_worker.submit(lambda db: agent.run_round(db, force=force), done, failed)
+        return True
+
+    def sync_state(self, on_done: Done, on_error: Failed = None) -> None:
+        """The stored sync state (a SyncReport of the last round), or None when sync is off."""
+        if self.sync_agent is None:
+            on_done(None)
+            return
+        agent = self.sync_agent
+        self.worker.submit(lambda db: agent.state(db), on_done, on_error)
+
+    def failed_records(self, on_done: Done, on_error: Failed = None) -> None:
+        """Records the platform refused for good, kept for the administrator."""
+        from kiosk.sync import outbox
+
+        self.worker.submit(outbox.failed_records, on_done, on_error)
+
+    def retry_failed(self, on_done: Done, on_error: Failed = None) -> None:
+        """Queue every refused record again; answers how many."""
+        from kiosk.sync import outbox
+
+        self.worker.submit(outbox.retry_failed, on_done, on_error)
+
+    def rollback_catalog(self, on_done: Done, on_error: Failed = None) -> None:
+        """Restore the previous catalog version; answers the version now serving."""
+        from kiosk.sync.catalog_updater import rollback
+
+        # On the sync thread: never at the same time as a catalog update.
+        (self.sync_worker or self.worker).submit(rollback, on_done, on_error)

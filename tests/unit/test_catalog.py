@@ -44,6 +44,7 @@ def _broken(bundle, change):
         (lambda b: b["items"][6].update(department="NOPE"), ["field department", "unknown department"]),
         (lambda b: b["items"].append(copy.deepcopy(b["items"][0])), ["field code: used twice"]),
         (lambda b: b.update(version=0), ["bundle, field version"]),
+        (lambda b: b.update(published="2026-13-45"), ["bundle, field published"]),
         (lambda b: b["items"][7]["summary"].update({"zh-Hans": "   "}), ["field summary.zh-Hans"]),
     ],
 )
@@ -95,10 +96,10 @@ def test_apply_failing_midway_rolls_back(db, sample_bundle, monkeypatch):
     newer["version"] += 1
     newer["items"] = newer["items"][:3]
 
-    def boom(db, items):
+    def boom(db, index):
         raise OSError("disk full")
 
-    monkeypatch.setattr(catalog.search, "index_items", boom)
+    monkeypatch.setattr(catalog.search, "write_index", boom)
     with pytest.raises(OSError):
         catalog.apply_bundle(db, newer, source="test")
     assert catalog.current_version(db) == sample_bundle["version"]
@@ -127,3 +128,10 @@ def test_cli_validate(tmp_path, sample_bundle, capsys):
                    encoding="utf-8")
     assert main(["--data-dir", str(tmp_path), "catalog", "validate", str(bad)]) == 1
     assert "'guide' is a required property" in capsys.readouterr().err
+
+
+def test_kept_bundle_is_the_bundle(db, sample_bundle):
+    """The text kept for rollback is assembled from the item texts; it must read back exactly."""
+    catalog.apply_bundle(db, sample_bundle, source="test")
+    (text,) = db.execute("SELECT bundle FROM catalog_versions WHERE state = 'current'").fetchone()
+    assert json.loads(text) == sample_bundle

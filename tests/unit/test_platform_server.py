@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from kiosk.platform import db as platform_db
 from kiosk.platform import server as server_mod
 from kiosk.platform.db import DatabaseURLError, PlatformDB, sqlite_path_from_url
 from kiosk.platform.server import BLOB_LIMIT, JSON_LIMIT, blob_path, create_app
@@ -697,11 +698,12 @@ def test_catalog_refuses_a_signed_but_invalid_bundle(platform, sample_bundle):
 def test_data_survives_reopening_and_migrations_run_once(tmp_path):
     db = PlatformDB(tmp_path / "p.db")
     token = db.enroll_terminal("H0001", "K01")
-    assert db.applied_migrations() == ["0001_init"]
+    every = [name for name, _ in platform_db.MIGRATIONS]
+    assert db.applied_migrations() == every
     db.close()
     db = PlatformDB(tmp_path / "p.db")
     assert db.principal_for(token).terminal_id == "K01"
-    assert db.applied_migrations() == ["0001_init"]
+    assert db.applied_migrations() == every
     mode = db.conn.execute("PRAGMA journal_mode").fetchone()[0]
     assert mode == "wal"
     assert db.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL

@@ -71,3 +71,27 @@ def test_corrupt_file_gives_a_store_error(tmp_path):
     path.write_bytes(b"this is not a database" * 100)
     with pytest.raises(store.StoreError, match="cannot open the local store"):
         open_store(path)
+
+
+def test_stores_opened_at_once_migrate_once(tmp_path):
+    """GIVEN a new store file WHEN eight threads open it at the same moment THEN every one gets
+    a working store and each migration is recorded once."""
+    import threading
+
+    path = tmp_path / "k.db"
+    errors, barrier = [], threading.Barrier(8)
+
+    def open_it():
+        barrier.wait()
+        try:
+            open_store(path).conn.close()
+        except Exception as exc:  # collected and reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert applied_migrations(open_store(path)) == [name for name, _ in MIGRATIONS]
