@@ -100,7 +100,8 @@ def cmd_run(args, config, data_dir: Path) -> int:
     if config.mode == "admin":
         from kiosk.ui.app import run_admin
 
-        return run_admin(_open_db(data_dir), config, sync_agent=agent, windowed=args.windowed)
+        return run_admin(_open_db(data_dir), config, sync_agent=agent, windowed=args.windowed,
+                         data_dir=data_dir, config_path=args.config or data_dir / "config.toml")
     if config.mode in ("counter", "display"):
         from kiosk.ui.counter_window import run_queue_mode
 

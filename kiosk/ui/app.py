@@ -69,13 +69,16 @@ def build_kiosk(open_db: Callable, config: Config, sync_agent: Any = None, *,
 
 
 def run_admin(open_db: Callable, config: Config, *, sync_agent: Any = None,
-              windowed: bool = False) -> int:
+              windowed: bool = False, data_dir: Path | None = None,
+              config_path: Path | None = None) -> int:
     """The admin console (``kiosk run --mode admin``)."""
     from kiosk.ui.admin_window import AdminContext, AdminWindow
 
     app = make_app()
     services = build_services(open_db, sync_agent)
-    window = AdminWindow(AdminContext(services, config, {}))
+    # The device page works on this terminal's data directory (print jobs, config file).
+    extra = {"data_dir": data_dir, "config_path": config_path}
+    window = AdminWindow(AdminContext(services, config, extra))
     if config.fullscreen and not windowed:
         window.showFullScreen()
     else:

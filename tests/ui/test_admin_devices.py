@@ -61,12 +61,14 @@ def test_page_is_registered():
     assert "admin.devices.tab" in [key for key, _ in ADMIN_PAGES]
 
 
+@pytest.mark.pty
 def test_states_are_shown(qtbot, page):
     for name in ("printer", "idcard", "scanner", "capture"):
         assert "正常" in page.boxes[name].state.text(), name
     assert page.queue_label.text() == "排队中的打印任务：0"
 
 
+@pytest.mark.pty
 def test_test_print_and_read_card(qtbot, page):
     qtbot.mouseClick(page.test_print_button, Qt.MouseButton.LeftButton)
     settle(qtbot, page.services)

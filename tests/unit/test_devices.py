@@ -2,10 +2,13 @@
 
 from dataclasses import replace
 
+import pytest
+
 from kiosk.config import Config, PrinterConfig
 from kiosk.devices import build_devices, device_states
 
 
+@pytest.mark.pty
 def test_default_config_builds_simulated_devices(tmp_path):
     devices = build_devices(Config(), tmp_path)
     try:

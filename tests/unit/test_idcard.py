@@ -20,6 +20,8 @@ from kiosk.devices.idcard import (
 from kiosk.devices.idcard_sim import FAULTS, RECOVERABLE, SimCard, SimulatedReader, demo_card
 from kiosk.i18n import tr
 
+pytestmark = pytest.mark.pty
+
 
 @pytest.fixture
 def reader():

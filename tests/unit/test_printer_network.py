@@ -86,6 +86,7 @@ def test_near_end_still_prints_and_is_reported(network_printer):
     assert state.ok and "near end" in state.detail
 
 
+@pytest.mark.pty
 def test_serial_printer_through_a_pty(db):
     """The real serial transport (pyserial) against the simulator on a pseudo-terminal."""
     from kiosk.devices.printer import SerialTransport

@@ -76,6 +76,7 @@ def serial_scanner():
 
 
 @pytest.mark.parametrize("terminator", [b"\r\n", b"\r", b"\n"])
+@pytest.mark.pty
 def test_serial_scanner_reads_lines(serial_scanner, terminator):
     sim, scanner = serial_scanner
     sim.terminator = terminator
