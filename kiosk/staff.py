@@ -2,8 +2,9 @@
 
 A PIN is never stored: only ``scrypt(PIN, salt)`` with a random salt per clerk and the cost
 parameters used (so they can be raised later without locking anyone out). Five wrong PINs in a
-row lock the staff id for five minutes. ``kiosk admin add-staff`` creates clerks. (The security
-issue extends this: roles, audit, PIN change.)
+row lock the staff id for five minutes. ``kiosk admin add-staff`` creates clerks. Every sign-in,
+failed attempt and lockout is an audit record (kiosk.audit); the PIN tried never is.
+(Still to come with the security issue: roles, PIN change.)
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import sqlite_utils
+
+from kiosk import audit
 
 SCRYPT_N = 2**14
 SCRYPT_R = 8
@@ -76,25 +79,38 @@ def verify(db: sqlite_utils.Database, staff_id: str, pin: str,
            now: datetime | None = None) -> Clerk:
     """The clerk if ``pin`` is theirs; BadPin or LockedOut otherwise (attempts are counted)."""
     now = now or datetime.now(UTC)
+    # Only a well-formed staff id goes into the audit trail: a visitor may type anything here.
+    who = staff_id if STAFF_ID.match(staff_id) else "(not a staff id)"
     row = db.execute("SELECT name, pin_hash, salt, n, r, p, failed, locked_until, disabled "
                      "FROM staff WHERE staff_id = ?", [staff_id]).fetchone()
     if row is None or row[8]:
         # Same cost as a real check, so timing does not tell which staff ids exist.
         hash_pin(pin, b"\0" * 16)
+        audit.append(db, who, "staff.signin_failed", who, {"reason": "unknown or disabled"},
+                     now=now)
         raise BadPin(f"unknown staff id or wrong PIN for {staff_id!r}")
     name, pin_hash, salt, n, r, p, failed, locked_until, _ = row
     if locked_until and datetime.fromisoformat(locked_until) > now:
+        audit.append(db, who, "staff.signin_refused_locked", who,
+                     {"locked_until": locked_until}, now=now)
         raise LockedOut(f"{staff_id} is locked until {locked_until} after {failed} wrong PINs")
     good = hmac.compare_digest(hash_pin(pin, bytes.fromhex(salt), n, r, p), pin_hash)
     with db.atomic():
         if good:
             db.execute("UPDATE staff SET failed = 0, locked_until = NULL WHERE staff_id = ?",
                        [staff_id])
+            audit.append(db, who, "staff.signin", who, {}, now=now)
             return Clerk(staff_id, name)
         failed += 1
         lock = (now + LOCKOUT).isoformat(timespec="seconds") if failed >= MAX_FAILURES else None
         db.execute("UPDATE staff SET failed = ?, locked_until = ? WHERE staff_id = ?",
                    [0 if lock else failed, lock, staff_id])
+        if lock:
+            audit.append(db, who, "staff.lockout", who,
+                         {"failures": MAX_FAILURES, "locked_until": lock}, now=now)
+        else:
+            audit.append(db, who, "staff.signin_failed", who,
+                         {"reason": "wrong PIN", "failures": failed}, now=now)
     if lock:
         raise LockedOut(f"{staff_id} locked until {lock} after {MAX_FAILURES} wrong PINs")
     raise BadPin(f"unknown staff id or wrong PIN for {staff_id!r}")

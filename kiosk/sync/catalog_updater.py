@@ -20,7 +20,7 @@ from pathlib import Path
 import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from kiosk import catalog
+from kiosk import audit, catalog
 from kiosk.store import get_setting, set_setting
 from kiosk.sync.errors import (
     CatalogApplyFailed,
@@ -215,8 +215,8 @@ def previous_version(db: sqlite_utils.Database) -> int | None:
     return row[0] if row else None
 
 
-def rollback(db: sqlite_utils.Database) -> int:
-    """Make the kept previous version current again; returns it.
+def rollback(db: sqlite_utils.Database, *, actor: str = "admin") -> int:
+    """Make the kept previous version current again; returns it (an audit record says who).
 
     The version rolled back from becomes 'previous' (so a second rollback undoes the first) and
     is never pulled again: the next update must be a newer one.
@@ -233,6 +233,7 @@ def rollback(db: sqlite_utils.Database) -> int:
                              validate=False)
         pinned = max(int(get_setting(db, ROLLED_BACK_FROM, "0") or 0), current or 0)
         set_setting(db, ROLLED_BACK_FROM, str(pinned))
+        audit.append(db, actor, "catalog.rollback", "catalog", {"from": current, "to": version})
     log.warning("catalog rolled back from version %s to version %s", current, version)
     return version
 
