@@ -55,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     from kiosk.queue_cli import add_queue_commands
 
     add_queue_commands(adm_sub)  # add-staff, queue-stats
+    from kiosk.audit import add_audit_commands
+
+    add_audit_commands(adm_sub)  # audit verify, audit list
     return parser
 
 
@@ -181,11 +184,13 @@ def cmd_platform(args, config, data_dir: Path) -> int:
 
 
 def cmd_admin(args, config, data_dir: Path) -> int:
+    from kiosk.audit import AUDIT_ADMIN_COMMANDS
     from kiosk.platform.cli import ADMIN_COMMANDS
     from kiosk.queue_cli import QUEUE_ADMIN_COMMANDS
     from kiosk.sync.cli import SYNC_ADMIN_COMMANDS
 
-    commands = {**ADMIN_COMMANDS, **SYNC_ADMIN_COMMANDS, **QUEUE_ADMIN_COMMANDS}
+    commands = {**ADMIN_COMMANDS, **SYNC_ADMIN_COMMANDS, **QUEUE_ADMIN_COMMANDS,
+                **AUDIT_ADMIN_COMMANDS}
     return commands[args.admin_command](args, config, data_dir)
 
 

@@ -150,12 +150,20 @@ def m0005_queue(db: sqlite_utils.Database) -> None:
     queue.create_local_tables(db)
 
 
+def m0006_audit(db: sqlite_utils.Database) -> None:
+    """Tamper-evident audit trail, records chained by SHA-256 (see kiosk.audit)."""
+    from kiosk import audit
+
+    audit.create_tables(db)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("0001_catalog", m0001_catalog),
     ("0002_search", m0002_search),
     ("0003_outbox_applications", m0003_outbox_applications),
     ("0004_print_jobs", m0004_print_jobs),
     ("0005_queue", m0005_queue),
+    ("0006_audit", m0006_audit),
 ]
 
 

@@ -6,8 +6,8 @@ while checking their folder; a QR code carries the same guide to their phone.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from kiosk.i18n import has, pick
 from kiosk.ui.check_row import CheckRow
@@ -24,6 +24,7 @@ FORM_KEYS = {
 
 class GuideScreen(Screen):
     name_key = "screen.guide"
+    apply_requested = Signal(object)  # the item dict: "申请办理 / File an application"
 
     def __init__(self, guide_url_template: str) -> None:
         super().__init__()
@@ -39,6 +40,10 @@ class GuideScreen(Screen):
         self.body_layout.setContentsMargins(10, 10, 10, 10)
         self.scroll = touch_scroll_area(self.body)
         layout.addWidget(self.scroll, 1)
+        self.apply_button = QPushButton()
+        self.apply_button.setObjectName("tile")
+        self.apply_button.clicked.connect(lambda: self.item and self.apply_requested.emit(self.item))
+        layout.addWidget(self.apply_button)
         self.material_boxes: list[CheckRow] = []
 
     def show_item(self, item: dict, department: dict | None) -> None:
@@ -73,6 +78,7 @@ class GuideScreen(Screen):
 
     def retranslate(self) -> None:
         self._empty()
+        self.apply_button.setText(self.t("guide.apply"))
         item = self.item
         if item is None:
             return

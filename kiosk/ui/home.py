@@ -12,9 +12,9 @@ TILES = [
     ("tile.guides", True),
     ("tile.search", True),
     ("tile.ticket", True),
-    ("tile.apply", False),
-    ("tile.progress", False),
-    ("tile.evaluate", False),
+    ("tile.apply", True),
+    ("tile.progress", True),
+    ("tile.evaluate", True),
 ]
 
 
@@ -23,6 +23,9 @@ class HomeScreen(Screen):
     guides_requested = Signal()
     search_requested = Signal()
     ticket_requested = Signal()
+    apply_requested = Signal()
+    progress_requested = Signal()
+    evaluate_requested = Signal()
 
     def __init__(self) -> None:
         super().__init__()
@@ -47,6 +50,9 @@ class HomeScreen(Screen):
         self.tiles["tile.guides"].clicked.connect(self.guides_requested)
         self.tiles["tile.search"].clicked.connect(self.search_requested)
         self.tiles["tile.ticket"].clicked.connect(self.ticket_requested)
+        self.tiles["tile.apply"].clicked.connect(self.apply_requested)
+        self.tiles["tile.progress"].clicked.connect(self.progress_requested)
+        self.tiles["tile.evaluate"].clicked.connect(self.evaluate_requested)
         for key, available in TILES:
             if not available:
                 self.tiles[key].clicked.connect(self.show_coming_soon)

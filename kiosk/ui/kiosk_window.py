@@ -22,6 +22,8 @@ from PySide6.QtWidgets import (
 from kiosk.config import Config
 from kiosk.i18n import LANGUAGES, tr
 from kiosk.ui import theme
+from kiosk.ui.apply_flow import ApplyFlow
+from kiosk.ui.case_flow import CaseFlow
 from kiosk.ui.departments import DepartmentsScreen
 from kiosk.ui.guide import GuideScreen
 from kiosk.ui.home import HomeScreen
@@ -68,6 +70,16 @@ class KioskWindow(QMainWindow):
         self.tickets = TicketFlow(self, services.queue)
         self.screens += self.tickets.screens
         self.home.ticket_requested.connect(self.tickets.start)
+        # File an application: search → guide → 申请办理 (kiosk.ui.apply_flow).
+        self.applying = ApplyFlow(self, services)
+        self.screens += self.applying.screens
+        self.home.apply_requested.connect(self.start_application)
+        self.guide.apply_requested.connect(self.applying.start)
+        # Progress by application number, and the evaluation (kiosk.ui.case_flow).
+        self.cases = CaseFlow(self, services)
+        self.screens += self.cases.screens
+        self.home.progress_requested.connect(self.cases.start_progress)
+        self.home.evaluate_requested.connect(self.cases.start_evaluation)
         for screen in self.screens:
             self.stack.addWidget(screen)
         self.home.guides_requested.connect(self.open_departments)
@@ -203,9 +215,15 @@ class KioskWindow(QMainWindow):
         self.countdown.hide()
         for screen in self.screens:
             screen.clear()
+        self.applying.clear()
         self.set_large_text(False)
         self.set_language(self.config.language)
         self.go_home()
+
+    def start_application(self) -> None:
+        """The "File an application" tile: find the item first; its guide has the button."""
+        self.show_screen(self.search)
+        self.search.status.setText(tr("home.apply_hint", self.lang))
 
     # --- navigation answered by the store thread -------------------------------------------------
 

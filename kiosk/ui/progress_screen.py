@@ -1,0 +1,110 @@
+"""Progress of applications: by number (hyphens not needed), or by reading one's own ID card.
+
+Shows the item, the filing time and the status history from the local store, never the
+applicant's name or ID number: anyone holding a receipt may look, so nothing personal is shown.
+Reading the ID card lists that person's own applications only.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QPushButton, QVBoxLayout, QWidget
+
+from kiosk.ui.keyboard import TouchKeyboard
+from kiosk.ui.screen import Screen, clear_layout, title_label, touch_scroll_area, wrapped
+
+
+def local_time(iso_time: str) -> str:
+    return datetime.fromisoformat(iso_time).astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+class ProgressScreen(Screen):
+    name_key = "screen.progress"
+    submitted = Signal(str)
+    card_requested = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.answers: list[tuple] = []  # (kiosk.progress.Progress, item name dict)
+        self.state = "progress.hint"
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(30, 16, 30, 10)
+        layout.setSpacing(10)
+        self.title = title_label()
+        self.field = QLineEdit()
+        self.field.setObjectName("searchField")
+        self.field.setMaxLength(40)
+        self.status = wrapped(object_name="hint")
+        layout.addWidget(self.title)
+        field_row = QHBoxLayout()  # buttons beside the field: the screen fits a landscape panel
+        field_row.addWidget(self.field, 1)
+        layout.addLayout(field_row)
+        layout.addWidget(self.status)
+        self.body = QWidget()
+        self.body_layout = QVBoxLayout(self.body)
+        self.body_layout.setSpacing(10)
+        layout.addWidget(touch_scroll_area(self.body), 1)
+        self.keyboard = TouchKeyboard()
+        self.keyboard.key_pressed.connect(lambda ch: self.field.insert(ch.upper()))
+        self.keyboard.backspace.connect(self.field.backspace)
+        self.keyboard.cleared.connect(self.field.clear)
+        layout.addWidget(self.keyboard)
+        self.find_button = QPushButton()
+        self.find_button.clicked.connect(lambda: self.submitted.emit(self.field.text()))
+        field_row.addWidget(self.find_button)
+        self.card_button = QPushButton()
+        self.card_button.clicked.connect(self._card)
+        field_row.addWidget(self.card_button)
+        self.card_button.setEnabled(False)
+
+    def set_reader_available(self, available: bool) -> None:
+        self.card_button.setEnabled(available)
+
+    def _card(self) -> None:
+        self.state = "apply.identity.reading"
+        self.retranslate()
+        self.card_requested.emit()
+
+    def show_answers(self, answers: list[tuple], *, by_card: bool = False) -> None:
+        """``answers``: (Progress, item name) pairs; empty when nothing was found."""
+        self.answers = answers
+        if answers:
+            self.state = "progress.found"
+        else:
+            self.state = "progress.none_for_card" if by_card else "progress.not_found"
+        self.retranslate()
+
+    def show_problem(self, key: str = "error.try_again") -> None:
+        self.answers, self.state = [], key
+        self.retranslate()
+
+    def clear(self) -> None:
+        self.field.clear()
+        self.answers, self.state = [], "progress.hint"
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        self.title.setText(self.t("progress.title"))
+        self.find_button.setText(self.t("progress.find"))
+        self.card_button.setText(self.t("progress.by_card"))
+        self.keyboard.set_language(self.lang)
+        self.status.setText(self.t(self.state))
+        clear_layout(self.body_layout)
+        for found, item_name in self.answers:
+            app = found.application
+            name = item_name.get(self.lang) or item_name.get("zh-Hans", "")
+            head = wrapped(f"{app.number}\n{name}\n"
+                           + self.t("progress.filed_at", at=local_time(app.filed_at)), "guideText")
+            head.setTextFormat(Qt.TextFormat.PlainText)
+            self.body_layout.addWidget(head)
+            for entry in reversed(found.history):  # newest first
+                try:
+                    text = self.t(f"progress.status.{entry['status']}")
+                except KeyError:  # a status the platform added after this kiosk was built
+                    text = entry["status"]
+                line = wrapped(f"{local_time(entry['at'])}  {text}", "material")
+                line.setTextFormat(Qt.TextFormat.PlainText)
+                self.body_layout.addWidget(line)
+        self.body_layout.addStretch(1)

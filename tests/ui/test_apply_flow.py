@@ -1,0 +1,323 @@
+"""Filing an application at the kiosk, tapped through offscreen on simulated devices.
+
+The issue's first "Done when": search an item → read the simulated ID card → fill the form →
+scan two materials from image files → pre-review lists the one missing material → add it →
+file → the simulated printer's receipt carries the right number and item → the platform
+(the reference server, in-process) receives the application and its blobs exactly once.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from PySide6.QtCore import Qt
+
+from kiosk import catalog
+from kiosk.config import Config
+from kiosk.store import open_store
+from kiosk.ui.device_services import DeviceServices
+from kiosk.ui.kiosk_window import KioskWindow
+from kiosk.ui.services import Services
+from kiosk.ui.worker import StoreWorker
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "unit"))
+from sync_support import InProcessPlatform  # noqa: E402  (shared with the sync tests)
+
+SHOTS = Path("/tmp/kiosk-apply-shots")
+ITEM = "SCDJ-XK-004"  # 个体工商户设立登记: three required materials, two optional
+
+
+@pytest.fixture
+def kiosk(qtbot, tmp_path, sample_bundle):
+    def open_db():
+        return open_store(tmp_path / "kiosk.db")
+
+    db = open_db()
+    catalog.apply_bundle(db, sample_bundle, source="test", validate=False)
+    db.conn.close()
+    config = Config(fullscreen=False)
+    services = Services(StoreWorker(open_db))
+    services.devices = DeviceServices(config, tmp_path, open_db)
+    window = KioskWindow(services, config)
+    window.applying.today = date(2026, 12, 7)
+    qtbot.addWidget(window)
+    window.show()
+    yield window, services, open_db
+    services.devices.shutdown()
+    services.worker.shutdown()
+
+
+def settle(qtbot, services):
+    for _ in range(3):
+        services.worker.wait_idle()
+        services.devices.worker.wait_idle()
+        qtbot.wait(10)
+
+
+def tap(qtbot, button):
+    assert button.isEnabled() and button.isVisible(), button.text()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def image_file(path: Path, colour: tuple[int, int, int], text_seed: int) -> Path:
+    img = Image.new("RGB", (800, 1100), colour)
+    for x in range(0, 800, 7):
+        img.putpixel((x, (x * text_seed) % 1100), (0, 0, 0))
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    path.write_bytes(buf.getvalue())
+    return path
+
+
+def shot(window, name: str) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    QApplication.processEvents()  # let layouts settle (posted LayoutRequest events)
+    SHOTS.mkdir(exist_ok=True)
+    window.grab().save(str(SHOTS / f"{name}.png"))
+
+
+def test_file_an_application_end_to_end(qtbot, kiosk, tmp_path):
+    window, services, open_db = kiosk
+    flow = window.applying
+    images = {n: image_file(tmp_path / f"page{n}.png", (250 - n * 20, 245, 240), n + 3)
+              for n in range(3)}
+    flow.scan_paths = lambda n: [images[n]]
+
+    # Search → guide → 申请办理.
+    tap(qtbot, window.home.tiles["tile.apply"])
+    assert window.stack.currentWidget() is window.search
+    for ch in "gtgsh":
+        tap(qtbot, window.search.keyboard.keys[ch])
+    qtbot.waitUntil(lambda: any(r.code == ITEM for r in window.search.rows))
+    row = next(r for r in window.search.rows if r.code == ITEM)
+    row.chosen.emit(row.code)
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.guide)
+    tap(qtbot, window.guide.apply_button)
+    assert window.stack.currentWidget() is flow.identity
+    shot(window, "01-identity")
+
+    # Read the simulated card: name and number come from it, locked.
+    tap(qtbot, flow.identity.read_button)
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is flow.form, timeout=5000)
+    rows = flow.form.rows
+    assert rows["name"].value() == "张丽" and rows["name"].edit.isReadOnly()
+    assert rows["id_number"].value() == "11010519491231002X"
+    tap(qtbot, rows["applicant_type"].choice_buttons["person"])
+    assert not rows["credit_code"].isVisible()
+    rows["phone"].edit.setFocus()
+    for ch in "1380013800":
+        tap(qtbot, flow.form.keyboard.keys[ch])
+    tap(qtbot, flow.form.next_button)  # one digit short: refused on the spot
+    assert window.stack.currentWidget() is flow.form
+    assert "11" in rows["phone"].error.text()
+    shot(window, "02-form-error")
+    rows["phone"].edit.setFocus()
+    tap(qtbot, flow.form.keyboard.keys["0"])
+    assert rows["phone"].error.text() == ""
+    shot(window, "03-form")
+    tap(qtbot, flow.form.next_button)
+    assert window.stack.currentWidget() is flow.materials
+
+    # Two materials scanned from image files; the third required one forgotten.
+    m = flow.materials
+    for n in (0, 1):
+        tap(qtbot, m.rows[n].scan)
+        settle(qtbot, services)
+        qtbot.waitUntil(lambda n=n: bool(m.states[n].pages))
+    assert "1" in m.rows[0].status.text()
+    shot(window, "04-materials")
+    tap(qtbot, m.next_button)
+    review = flow.review
+    assert window.stack.currentWidget() is review
+    assert len(review.lines) == 1 and "经营场所使用证明" in review.lines[0].text()
+    assert not review.file_button.isEnabled()
+    shot(window, "05-prereview-missing")
+    tap(qtbot, review.print_button)  # the one-time list, printed
+    settle(qtbot, services)
+    sim = services.devices.devices.printer.transport.sim
+    assert "经营场所使用证明" in sim.printed[-1].text()
+
+    # Add it and file.
+    tap(qtbot, review.materials_button)
+    tap(qtbot, m.rows[2].scan)
+    settle(qtbot, services)
+    qtbot.waitUntil(lambda: bool(m.states[2].pages))
+    tap(qtbot, m.next_button)
+    assert review.lines == [] and review.file_button.isEnabled()
+    shot(window, "06-prereview-ok")
+    tap(qtbot, review.file_button)
+    tap(qtbot, review.file_button) if review.file_button.isEnabled() else None  # double tap
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is flow.done, timeout=5000)
+    settle(qtbot, services)
+    number = flow.done.number
+    assert number.startswith("H0001-K01-") and flow.done.printed is True
+    shot(window, "07-filed")
+
+    receipt = sim.printed[-1].text()
+    sim.render_page(sim.printed[-1]).save(str(SHOTS / "09-receipt.png"))
+    sim.render_page(sim.printed[-2]).save(str(SHOTS / "05b-prereview-notice.png"))
+    assert number in receipt and "个体工商户设立登记" in receipt
+    assert "11010519491231002X" not in receipt  # masked on paper
+
+    # Stored once, with its three scans, and queued for the platform.
+    db = open_db()
+    apps = db.execute("SELECT number, applicant, materials FROM applications").fetchall()
+    assert [a[0] for a in apps] == [number]
+    kinds = db.execute("SELECT kind, COUNT(*) FROM outbox GROUP BY kind").fetchall()
+    assert dict(kinds) == {"blob": 3, "application": 1}
+
+    # The platform receives it and its blobs exactly once, even when pushed twice.
+    from kiosk.sync import outbox
+
+    platform = InProcessPlatform(tmp_path / "platform")
+    try:
+        client = platform.client(platform.enroll())
+        first = outbox.push(db, client, tmp_path / "blobs", force=True)
+        assert first.error is None and first.sent["application"] == 1 and first.sent["blob"] == 3
+        second = outbox.push(db, client, tmp_path / "blobs", force=True)
+        assert second.total_sent == 0
+        assert platform.count("applications") == 1 and platform.count("blobs") == 3
+        (stored,) = platform.query("SELECT number FROM applications")
+        assert stored == (number,)
+    finally:
+        platform.close()
+        db.conn.close()
+
+
+def test_idle_reset_forgets_the_visitor(qtbot, kiosk):
+    window, services, _ = kiosk
+    flow = window.applying
+    window.open_item(ITEM)
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.guide)
+    tap(qtbot, window.guide.apply_button)
+    tap(qtbot, flow.identity.read_button)
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is flow.form, timeout=5000)
+    assert flow.card is not None
+    window.reset_for_next_visitor()
+    assert flow.card is None and flow.answers == {} and flow.form.rows == {}
+    assert window.stack.currentWidget() is window.home
+
+
+def test_typed_hostile_input_is_shown_as_plain_text(qtbot, kiosk):
+    window, services, _ = kiosk
+    flow = window.applying
+    window.open_item("SCDJ-XK-001")
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.guide)
+    tap(qtbot, window.guide.apply_button)
+    tap(qtbot, flow.identity.type_button)
+    rows = flow.form.rows
+    assert not rows["name"].edit.isReadOnly()
+    rows["name"].edit.setText("<b>张</b>\u202e三" + "王" * 60)
+    assert rows["name"].edit.text() == "<b>张</b>三" + "王" * 60  # the RLO never shows
+    tap(qtbot, rows["applicant_type"].choice_buttons["company"])
+    rows["credit_code"].edit.setText("91350100M000100Y44")
+    tap(qtbot, flow.form.next_button)
+    assert window.stack.currentWidget() is flow.form
+    assert "50" in rows["name"].error.text()
+    assert rows["name"].error.textFormat() == Qt.TextFormat.PlainText
+    assert "校验位" in rows["credit_code"].error.text()
+    shot(window, "08-form-hostile")
+
+
+def test_progress_by_number_typed_without_hyphens(qtbot, kiosk, tmp_path):
+    window, services, open_db = kiosk
+    from kiosk.applications import file_application
+
+    db = open_db()
+    filed = file_application(db, window.config, ITEM, {"name": "张三"}, {}, [], tmp_path)
+    db.conn.close()
+    tap(qtbot, window.home.tiles["tile.progress"])
+    screen = window.cases.progress
+    assert window.stack.currentWidget() is screen
+    for ch in filed.number.replace("-", "").lower():
+        tap(qtbot, screen.keyboard.keys[ch])
+    tap(qtbot, screen.find_button)
+    qtbot.waitUntil(lambda: bool(screen.answers))
+    texts = [screen.body_layout.itemAt(i).widget().text()
+             for i in range(screen.body_layout.count()) if screen.body_layout.itemAt(i).widget()]
+    assert filed.number in texts[0] and "个体工商户设立登记" in texts[0]
+    assert "张三" not in " ".join(texts)  # nothing personal on a public screen
+    assert "等待受理" in texts[1]
+    shot(window, "10-progress")
+    screen.field.setText("H0001K0119990101")
+    tap(qtbot, screen.find_button)
+    qtbot.waitUntil(lambda: screen.state == "progress.not_found")
+
+
+def test_evaluation_goes_to_the_outbox(qtbot, kiosk):
+    window, services, open_db = kiosk
+    tap(qtbot, window.home.tiles["tile.evaluate"])
+    screen = window.cases.evaluate
+    tap(qtbot, screen.send_button)  # no stars yet: asked for them, nothing sent
+    assert screen.state == "evaluate.error.stars"
+    tap(qtbot, screen.star_buttons[1])
+    assert set(screen.reason_buttons) == {"attitude_bad", "long_wait", "many_trips",
+                                          "unclear_materials", "system_down"}
+    qtbot.wait(10)  # new buttons are shown by the next event-loop turn
+    tap(qtbot, screen.reason_buttons["long_wait"])
+    screen.text.setFocus()
+    for ch in "slow":
+        tap(qtbot, screen.keyboard.keys[ch])
+    shot(window, "11-evaluate")
+    tap(qtbot, screen.send_button)
+    qtbot.waitUntil(lambda: screen.state == "evaluate.thanks")
+    db = open_db()
+    try:
+        (payload,) = db.execute("SELECT payload FROM events WHERE type = 'evaluation'").fetchone()
+        assert '"stars":2' in payload and "long_wait" in payload and "slow" in payload
+        assert db.execute("SELECT COUNT(*) FROM outbox WHERE kind = 'event'").fetchone()[0] == 1
+    finally:
+        db.conn.close()
+
+
+def test_progress_by_reading_the_id_card_lists_only_the_holders(qtbot, kiosk, tmp_path):
+    window, services, open_db = kiosk
+    from kiosk.applications import file_application
+
+    db = open_db()
+    mine = file_application(db, window.config, ITEM, {"id_number": "11010519491231002X"}, {}, [],
+                            tmp_path)
+    file_application(db, window.config, ITEM, {"id_number": "440524188001010014"}, {}, [],
+                     tmp_path)
+    db.conn.close()
+    tap(qtbot, window.home.tiles["tile.progress"])
+    screen = window.cases.progress
+    tap(qtbot, screen.card_button)  # the simulated reader holds 11010519491231002X's card
+    qtbot.waitUntil(lambda: screen.state == "progress.found", timeout=5000)
+    assert [p.application.number for p, _ in screen.answers] == [mine.number]
+
+
+def test_idle_reset_while_filing_still_prints_the_receipt(qtbot, kiosk, tmp_path):
+    """GIVEN a complete application WHEN the kiosk resets for the next visitor while the store
+    is filing it THEN the application is stored and its receipt still prints (never lost)."""
+    window, services, open_db = kiosk
+    flow = window.applying
+    window.open_item(ITEM)
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.guide)
+    tap(qtbot, window.guide.apply_button)
+    tap(qtbot, flow.identity.read_button)
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is flow.form, timeout=5000)
+    tap(qtbot, flow.form.rows["applicant_type"].choice_buttons["person"])
+    flow.form.rows["phone"].edit.setText("13800138000")
+    tap(qtbot, flow.form.next_button)
+    for n in range(3):
+        tap(qtbot, flow.materials.rows[n].original)
+    tap(qtbot, flow.materials.next_button)
+    tap(qtbot, flow.review.file_button)
+    window.reset_for_next_visitor()  # before the store thread has answered
+    settle(qtbot, services)
+    settle(qtbot, services)
+    db = open_db()
+    try:
+        (number,) = db.execute("SELECT number FROM applications").fetchone()
+    finally:
+        db.conn.close()
+    sim = services.devices.devices.printer.transport.sim
+    assert number in sim.printed[-1].text()
+    assert window.stack.currentWidget() is window.home
