@@ -122,6 +122,9 @@ def cmd_demo(args, config, data_dir: Path) -> int:
 
     if args.data_dir is None:
         data_dir = Path(tempfile.gettempdir()) / "kiosk-demo"
+    if config.capture.kind == "files":
+        # The demo has no scanner and nobody to pick files: its twin renders sample pages.
+        config = replace(config, capture=replace(config.capture, kind="simulated"))
     if args.lang:
         config = replace(config, language=args.lang)
     from kiosk.ui.app import has_display

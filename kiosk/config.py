@@ -94,7 +94,7 @@ class ScannerConfig:
 class CaptureConfig:
     """[capture]: document capture."""
 
-    kind: str = _doc("files", "files | camera | sane | none")
+    kind: str = _doc("files", "files | camera | sane | simulated (demo) | none")
     sane_device: str = _doc("", "sane: scanimage device name; empty = the first scanner")
     sane_dpi: int = _doc(200, "sane: resolution")
     max_side_px: int = _doc(2480, "pages are scaled down to this longest side (A4 at 300 dpi)")
@@ -198,7 +198,7 @@ _CHOICES = {
     "printer.paper_mm": (58, 80),
     "idcard.kind": ("simulated", "serial", "none"),
     "scanner.kind": ("wedge", "serial", "simulated", "none"),
-    "capture.kind": ("files", "camera", "sane", "none"),
+    "capture.kind": ("files", "camera", "sane", "simulated", "none"),
 }
 
 

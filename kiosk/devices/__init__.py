@@ -189,6 +189,8 @@ def build_capture(config: Config, data_dir: Path) -> Any:
         return c.SaneScanner(store, options, device=section.sane_device, dpi=section.sane_dpi)
     if section.kind in ("files", "camera"):
         return c.FileImport(store, options, kind=section.kind)
+    if section.kind == "simulated":
+        return c.SimulatedScanner(store, options)
     raise DeviceConfigError(f"capture.kind {section.kind!r} is not a capture source")
 
 

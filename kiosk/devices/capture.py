@@ -144,6 +144,47 @@ class FileImport:
         pass
 
 
+class SimulatedScanner:
+    """A sheet scanner for the demo and tests: each capture is one rendered page (a sample form
+    with a page number), normalised and stored exactly like a real scan."""
+
+    name = "capture"
+    kind = "simulated"
+
+    def __init__(self, store: BlobStore, options: PageOptions = PageOptions()) -> None:
+        self.store, self.options = store, options
+        self.pages_scanned = 0
+
+    def capture(self, paths: list[Path] | None = None) -> list[Page]:
+        if paths:  # files given (an admin importing): same as FileImport
+            return FileImport(self.store, self.options).capture(paths)
+        self.pages_scanned += 1
+        return store_pages([self._page(self.pages_scanned)], self.store, self.options)
+
+    @staticmethod
+    def _page(number: int) -> bytes:
+        import io
+
+        from PIL import Image, ImageDraw
+
+        page = Image.new("RGB", (1240, 1754), "white")  # A4 at 150 dpi
+        draw = ImageDraw.Draw(page)
+        draw.rectangle((80, 80, 1160, 1674), outline="black", width=4)
+        draw.text((120, 120), f"SAMPLE DOCUMENT - simulated scan, page {number}", fill="black")
+        for row in range(24):  # grey bars stand for lines of text
+            y = 220 + row * 56
+            draw.rectangle((120, y, 120 + 600 + (row * 137) % 400, y + 18), fill="#9a9a9a")
+        buffer = io.BytesIO()
+        page.save(buffer, "PNG")
+        return buffer.getvalue()
+
+    def state(self) -> DeviceState:
+        return DeviceState(self.name, self.kind, True, f"simulated scanner, {self.pages_scanned} pages")
+
+    def close(self) -> None:
+        pass
+
+
 class SaneScanner:
     """A flatbed or sheet-fed scanner through SANE's ``scanimage`` command."""
 

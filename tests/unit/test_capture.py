@@ -102,3 +102,15 @@ def test_sane_scanimage_output_is_stored(tmp_path, monkeypatch):
     assert (page.width, page.height) == (300, 400)
     args = (tmp_path / "args").read_text()
     assert "--resolution=300" in args and "--device-name=epson2:libusb:001:004" in args
+
+
+def test_simulated_scanner_stores_a_normalised_page_each_time(tmp_path):
+    """GIVEN the demo's simulated scanner WHEN it scans twice THEN two different pages are
+    stored by SHA-256 like real scans, and its state says what it is."""
+    from kiosk.devices.capture import BlobStore, SimulatedScanner
+
+    scanner = SimulatedScanner(BlobStore(tmp_path / "blobs"))
+    first, second = scanner.capture()[0], scanner.capture()[0]
+    assert first.sha256 != second.sha256
+    assert first.path.exists() and first.path.read_bytes()[:2] == b"\xff\xd8"  # JPEG
+    assert scanner.state().kind == "simulated" and scanner.state().ok
