@@ -57,6 +57,11 @@ class QueueWorker(QObject):
 
     def submit(self, job: Callable[[QueueContext], Any], on_done: Done | None = None,
                on_error: Failed = None) -> None:
+        if self._closed:
+            # A timer (the counter's board poll) can still fire while its window closes after
+            # the worker shut down: nothing is waiting for that answer any more.
+            log.debug("queue worker closed: job dropped")
+            return
         self.pending += 1
 
         def run() -> None:

@@ -82,6 +82,7 @@ def shot(window, name: str) -> None:
     window.grab().save(str(SHOTS / f"{name}.png"))
 
 
+@pytest.mark.pty  # reads the simulated ID card reader over a pseudo-terminal
 def test_file_an_application_end_to_end(qtbot, kiosk, tmp_path):
     window, services, open_db = kiosk
     flow = window.applying
@@ -190,6 +191,7 @@ def test_file_an_application_end_to_end(qtbot, kiosk, tmp_path):
         db.conn.close()
 
 
+@pytest.mark.pty  # reads the simulated ID card reader over a pseudo-terminal
 def test_idle_reset_forgets_the_visitor(qtbot, kiosk):
     window, services, _ = kiosk
     flow = window.applying
@@ -276,6 +278,7 @@ def test_evaluation_goes_to_the_outbox(qtbot, kiosk):
         db.conn.close()
 
 
+@pytest.mark.pty  # reads the simulated ID card reader over a pseudo-terminal
 def test_progress_by_reading_the_id_card_lists_only_the_holders(qtbot, kiosk, tmp_path):
     window, services, open_db = kiosk
     from kiosk.applications import file_application
@@ -293,6 +296,7 @@ def test_progress_by_reading_the_id_card_lists_only_the_holders(qtbot, kiosk, tm
     assert [p.application.number for p, _ in screen.answers] == [mine.number]
 
 
+@pytest.mark.pty  # reads the simulated ID card reader over a pseudo-terminal
 def test_idle_reset_while_filing_still_prints_the_receipt(qtbot, kiosk, tmp_path):
     """GIVEN a complete application WHEN the kiosk resets for the next visitor while the store
     is filing it THEN the application is stored and its receipt still prints (never lost)."""
