@@ -58,6 +58,9 @@ def _parser() -> argparse.ArgumentParser:
     from kiosk.audit import add_audit_commands
 
     add_audit_commands(adm_sub)  # audit verify, audit list
+    from kiosk.notice_pdf import add_notice_commands
+
+    add_notice_commands(adm_sub)  # notice NUMBER --out FILE.pdf
     return parser
 
 
@@ -188,12 +191,13 @@ def cmd_platform(args, config, data_dir: Path) -> int:
 
 def cmd_admin(args, config, data_dir: Path) -> int:
     from kiosk.audit import AUDIT_ADMIN_COMMANDS
+    from kiosk.notice_pdf import NOTICE_ADMIN_COMMANDS
     from kiosk.platform.cli import ADMIN_COMMANDS
     from kiosk.queue_cli import QUEUE_ADMIN_COMMANDS
     from kiosk.sync.cli import SYNC_ADMIN_COMMANDS
 
     commands = {**ADMIN_COMMANDS, **SYNC_ADMIN_COMMANDS, **QUEUE_ADMIN_COMMANDS,
-                **AUDIT_ADMIN_COMMANDS}
+                **AUDIT_ADMIN_COMMANDS, **NOTICE_ADMIN_COMMANDS}
     return commands[args.admin_command](args, config, data_dir)
 
 

@@ -9,7 +9,8 @@ deb_pkgs=(libgl1 libegl1 libfontconfig1 libglib2.0-0 libxkbcommon0 libdbus-1-3 l
           libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0
           libxcb-shape0 libxcb-randr0 libxcb-xkb1 libxkbcommon-x11-0
           fonts-wqy-microhei libusb-1.0-0
-          espeak-ng)  # espeak-ng: the hall board's spoken calls when QtTextToSpeech has no voice
+          espeak-ng   # espeak-ng: the hall board's spoken calls when QtTextToSpeech has no voice
+          poppler-utils zbar-tools)  # tests read the A4 notice PDFs (pdftotext) and their QR
 missing=()
 for p in "${deb_pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
