@@ -182,6 +182,13 @@ class PlatformClient:
             raise PlatformFailed(f"POST /v1/{kind}: answer without results", response.status_code)
         return results
 
+    def post_decision(self, application_id: str, body: str) -> dict:
+        """POST a clerk's decision (stored JSON text, sent as is); the answer's JSON."""
+        path = f"/v1/applications/{application_id}/decision"
+        response = self._call("POST", path, data=body.encode("utf-8"),
+                              headers={"Content-Type": "application/json"})
+        return self._json(response, f"POST {path}")
+
     def get_status(self, cursor: str | None) -> dict:
         params: Mapping[str, str] = {"since": cursor} if cursor else {}
         response = self._call("GET", "/v1/applications/status", params=params)

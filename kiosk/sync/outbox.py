@@ -25,7 +25,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from kiosk.applications import blob_path, iso, utc_now
+from kiosk.applications import _dumps, blob_path, iso, utc_now
 from kiosk.sync.errors import RequestRefused, SyncError, is_transient
 from kiosk.sync.http import PlatformClient
 
@@ -101,6 +101,7 @@ def push(
         _fail_blocked_applications(db, result, moment)
         _push_batches(db, client, "application", result, batch_size, backoff, force, moment)
         _push_batches(db, client, "event", result, batch_size, backoff, force, moment)
+        _push_decisions(db, client, result, backoff, force, moment)
     except SyncError as exc:
         if not is_transient(exc):
             raise
@@ -119,6 +120,12 @@ def _due(db: sqlite_utils.Database, kind: str, after_id: int, limit: int, force:
             WHERE json_extract(m.value, '$.sha256') IS NOT NULL AND NOT EXISTS (
                 SELECT 1 FROM outbox b WHERE b.kind = 'blob' AND b.state = 'sent'
                 AND b.ref = json_extract(m.value, '$.sha256')))"""
+    elif kind == "event":  # a clerk's decision has its own endpoint (_push_decisions)
+        ready = "AND json_extract(o.payload, '$.type') IS NOT 'decision'"
+    elif kind == "decision":  # only once the application itself has left this outbox
+        kind, ready = "event", """AND json_extract(o.payload, '$.type') = 'decision'
+            AND NOT EXISTS (SELECT 1 FROM outbox a WHERE a.kind = 'application'
+                AND a.state = 'pending' AND a.ref = json_extract(o.payload, '$.application_id'))"""
     rows = db.execute(
         f"""SELECT o.id, o.ref, o.payload, o.attempts FROM outbox o
             WHERE o.kind = ? AND o.state = 'pending' AND o.id > ?
@@ -171,6 +178,29 @@ def _push_blob(db: sqlite_utils.Database, client: PlatformClient, blobs_dir: Pat
         raise
     _mark_sent(db, [row.id], moment)
     result.sent["blob"] += 1
+
+
+def _push_decisions(db: sqlite_utils.Database, client: PlatformClient, result: PushResult,
+                    backoff: Backoff, force: bool, moment: datetime) -> None:
+    """Each decision to POST /v1/applications/{id}/decision; a 4xx (409 final, 404) fails it."""
+    after = 0
+    while rows := _due(db, "decision", after, 50, force, moment):
+        for row in rows:
+            after = row.id
+            wire = json.loads(row.payload)
+            try:
+                client.post_decision(wire["application_id"], _dumps(wire["body"]))
+            except RequestRefused as exc:
+                _fail(db, [(row.id, f"{exc.code or exc.status}: {exc}")], moment)
+                result.failed["event"] += 1
+                continue
+            except SyncError as exc:
+                if is_transient(exc):
+                    _defer(db, [row], str(exc), backoff, moment)
+                    result.deferred += 1
+                raise
+            _mark_sent(db, [row.id], moment)
+            result.sent["event"] += 1
 
 
 def _fail_blocked_applications(db: sqlite_utils.Database, result: PushResult,

@@ -40,6 +40,7 @@ from kiosk.config import Config
 from kiosk.i18n import pick, tr
 from kiosk.ui import theme
 from kiosk.ui.queue_services import QueueServices
+from kiosk.ui.review_panel import ReviewPanel, ReviewServices
 from kiosk.ui.screen import Screen, wrapped
 
 log = logging.getLogger(__name__)
@@ -177,6 +178,7 @@ class DeskScreen(Screen):
     """The window's current visitor and the big buttons."""
 
     sign_out = Signal()
+    review_requested = Signal()
 
     def __init__(self, services: QueueServices) -> None:
         super().__init__()
@@ -200,6 +202,9 @@ class DeskScreen(Screen):
         self.header = QLabel()
         self.header.setObjectName("counterHeader")
         bar_row.addWidget(self.header, 1)
+        self.review_button = QPushButton()
+        self.review_button.clicked.connect(self.review_requested)
+        bar_row.addWidget(self.review_button)
         self.sign_out_button = QPushButton()
         self.sign_out_button.clicked.connect(self.sign_out)
         bar_row.addWidget(self.sign_out_button)
@@ -397,6 +402,7 @@ class DeskScreen(Screen):
                                        name=self.clerk.name,
                                        categories="".join(self.categories)))
         self.sign_out_button.setText(self.t("counter.sign_out"))
+        self.review_button.setText(self.t("counter.review"))
         for action, button in self.buttons.items():
             button.setText(self.t(LABELS[action]))
         self.transfer_title.setText(self.t("counter.transfer_title"))
@@ -470,8 +476,12 @@ class CounterWindow(QMainWindow):
         self.desk = DeskScreen(services)
         self.stack.addWidget(self.signin)
         self.stack.addWidget(self.desk)
+        self.review = ReviewPanel(ReviewServices(services, config))
+        self.stack.addWidget(self.review)
         self.signin.signed_in.connect(self._signed_in)
         self.desk.sign_out.connect(self.sign_out)
+        self.desk.review_requested.connect(self.open_review)
+        self.review.closed.connect(lambda: self.stack.setCurrentWidget(self.desk))
         self.shortcuts: dict[str, QShortcut] = {}
         for action, key in KEYS.items():
             shortcut = QShortcut(QKeySequence(key), self)
@@ -485,7 +495,7 @@ class CounterWindow(QMainWindow):
         self.setStyleSheet(theme.style_sheet(False) + STYLE)
         self.setWindowTitle(tr("counter.title", self.lang))
         self.resize(1600, 1000)
-        for screen in (self.signin, self.desk):
+        for screen in (self.signin, self.desk, self.review):
             screen.set_language(self.lang)
         services.categories(self._got_categories, lambda exc: log.error("catalog: %s", exc))
 
@@ -499,6 +509,14 @@ class CounterWindow(QMainWindow):
         self.stack.setCurrentWidget(self.desk)
         self.poll.start()
         self._poll()
+
+    def open_review(self) -> None:
+        """The review panel, opening the current ticket's application if it has one."""
+        app = self.desk.state.application if self.desk.state else None
+        clerk = self.desk.clerk
+        self.review.start(f"{clerk.name} ({clerk.staff_id})" if clerk else "", self.desk.window_no,
+                          (app or {}).get("number", ""))
+        self.stack.setCurrentWidget(self.review)
 
     def sign_out(self) -> None:
         self.poll.stop()

@@ -17,6 +17,19 @@ from kiosk.platform.hall_queue import InProcessHallQueue
 from kiosk.store import open_store
 
 
+@pytest.fixture(autouse=True)
+def midday_in_the_hall(monkeypatch):
+    """The hall's day follows the machine's time zone, and these tests book slots up to 2.5 h
+    ahead: run them in a zone where it is about noon now, so no test straddles midnight (one
+    failed every evening after 22:00 UTC before this)."""
+    offset = 12 - datetime.now(UTC).hour  # hours east of UTC
+    monkeypatch.setenv("TZ", f"HALL{-offset:+d}")  # POSIX TZ counts hours west, hence the sign
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
 @pytest.fixture
 def pdb(tmp_path):
     db = platform_db(tmp_path)
