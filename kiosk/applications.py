@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import sqlite_utils
 
@@ -70,8 +71,19 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
-def _dumps(value: Any) -> str:
+def canonical_dumps(value: Any) -> str:
+    """Compact, key-sorted JSON: the form stored for applications, events and decisions."""
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+PROGRESS_PATH = "/progress/"
+
+
+def progress_url(guide_url_template: str, number: str) -> str:
+    """The public progress page of an application, on the same site as the guides: what the
+    receipt's and the notice's QR codes hold, and what kiosk.review.find reads back."""
+    parts = urlsplit(guide_url_template)
+    return f"{parts.scheme}://{parts.netloc}{PROGRESS_PATH}{number}"
 
 
 def blob_path(blobs_dir: Path, sha256: str) -> Path:
@@ -185,7 +197,7 @@ def file_application(
         db.execute(
             "INSERT INTO applications VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [app_id, number, item_code, config.hall_id, config.terminal_id, stamp,
-             _dumps(applicant), _dumps(form), _dumps(entries), _dumps(application.prereview),
+             canonical_dumps(applicant), canonical_dumps(form), canonical_dumps(entries), canonical_dumps(application.prereview),
              FILED, stamp],
         )
         db.execute(
@@ -201,8 +213,8 @@ def file_application(
             ).fetchone()
             if not already:
                 size = next(e["size"] for e in entries if e.get("sha256") == sha)
-                _enqueue(db, "blob", sha, _dumps({"size": size}), stamp)
-        _enqueue(db, "application", app_id, _dumps(application.wire()), stamp)
+                _enqueue(db, "blob", sha, canonical_dumps({"size": size}), stamp)
+        _enqueue(db, "application", app_id, canonical_dumps(application.wire()), stamp)
     return application
 
 
@@ -216,8 +228,8 @@ def record_event(
     event_id = str(uuid.uuid4())
     wire = {"id": event_id, "type": type, "at": stamp, "payload": payload}
     with db.atomic():
-        db.execute("INSERT INTO events VALUES (?, ?, ?, ?)", [event_id, type, stamp, _dumps(payload)])
-        _enqueue(db, "event", event_id, _dumps(wire), stamp)
+        db.execute("INSERT INTO events VALUES (?, ?, ?, ?)", [event_id, type, stamp, canonical_dumps(payload)])
+        _enqueue(db, "event", event_id, canonical_dumps(wire), stamp)
     return event_id
 
 

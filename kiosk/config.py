@@ -190,7 +190,7 @@ class ConfigError(Exception):
     """The configuration file is unreadable or holds a bad value; the message names the key."""
 
 
-_CHOICES = {
+CHOICES = {
     "mode": ("kiosk", "counter", "display", "admin"),
     "language": LANGUAGES,
     "orientation": ("portrait", "landscape"),
@@ -220,8 +220,8 @@ def _checked(path: Path, defaults: Any, data: dict, prefix: str = "") -> Any:
             value = float(value)  # `timeout_s = 10` means 10.0
         if type(value) is not type(default):
             raise ConfigError(f"{path}: {name} must be a {type(default).__name__}, not {value!r}")
-        if name in _CHOICES and value not in _CHOICES[name]:
-            raise ConfigError(f"{path}: {name} must be one of {', '.join(_CHOICES[name])}")
+        if name in CHOICES and value not in CHOICES[name]:
+            raise ConfigError(f"{path}: {name} must be one of {', '.join(CHOICES[name])}")
         values[key] = value
     return replace(defaults, **values)
 

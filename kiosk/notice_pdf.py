@@ -17,9 +17,9 @@ from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
+from kiosk.applications import progress_url
 from kiosk.i18n import pick
 from kiosk.idnumbers import mask_resident_id
 
@@ -53,12 +53,6 @@ def _register_font() -> str:
     pdfmetrics.registerFont(TTFont(FONT_NAME, str(FONT_PATH), subfontIndex=0))
     return FONT_NAME
 
-
-def progress_url(guide_url_template: str, number: str) -> str:
-    """The public progress page of an application, on the same site as the guides (as the
-    receipt's QR code; kiosk.ui.apply_flow has the same rule)."""
-    parts = urlsplit(guide_url_template)
-    return f"{parts.scheme}://{parts.netloc}/progress/{number}"
 
 
 def qr_drawing(data: str, size: float) -> Drawing:
@@ -287,8 +281,7 @@ def render_acceptance_notice(application: Any, item: dict, hall_name: str, out: 
     name = pick(item.get("name", {}), LANG)
 
     def body(styles: dict[str, ParagraphStyle]) -> list:
-        who = (app.get("applicant") or {}).get("company_name") or \
-            (app.get("applicant") or {}).get("name") or "申请人"
+        who = _addressee(app)
         return [
             _p(f"{who}：", styles["body"]),
             _p(f"你（单位）于{_local_time(app.get('filed_at', ''))}提交的“{name}”申请，"
@@ -311,6 +304,12 @@ def render_acceptance_notice(application: Any, item: dict, hall_name: str, out: 
                        "https://zwfw.example.gov.cn/", app["number"]))
 
 
+def _addressee(app: dict) -> str:
+    """Whom a notice is addressed to: the company when there is one, else the person."""
+    applicant = app.get("applicant") or {}
+    return applicant.get("company_name") or applicant.get("name") or "申请人"
+
+
 def render_missing_notice(application: Any, item: dict, hall_name: str, out: Path, *,
                           missing: list[str] | None = None, issuer: str = "",
                           issued_on: date | None = None, query_url: str = "") -> Path:
@@ -330,8 +329,7 @@ def render_missing_notice(application: Any, item: dict, hall_name: str, out: Pat
     name = pick(item.get("name", {}), LANG)
 
     def body(styles: dict[str, ParagraphStyle]) -> list:
-        who = (app.get("applicant") or {}).get("company_name") or \
-            (app.get("applicant") or {}).get("name") or "申请人"
+        who = _addressee(app)
         return [
             _p(f"{who}：", styles["body"]),
             _p(f"你（单位）于{_local_time(app.get('filed_at', ''))}提交的“{name}”申请，"

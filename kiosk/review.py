@@ -21,7 +21,14 @@ from urllib.parse import unquote, urlsplit
 
 import sqlite_utils
 
-from kiosk.applications import Application, _dumps, get_application, iso, utc_now
+from kiosk.applications import (
+    PROGRESS_PATH,
+    Application,
+    canonical_dumps,
+    get_application,
+    iso,
+    utc_now,
+)
 from kiosk.progress import find_progress
 
 DECISIONS = {"accept": "accepted", "return": "returned", "reject": "rejected"}
@@ -58,9 +65,9 @@ def find(db: sqlite_utils.Database, number_or_qr_text: str) -> Application | Non
     a typed number do not matter (see kiosk.progress.normalise_number).
     """
     text = (number_or_qr_text or "").strip()
-    if "/progress/" in text:
+    if PROGRESS_PATH in text:  # the QR of kiosk.applications.progress_url
         path = urlsplit(text).path if "://" in text else text.split("?")[0].split("#")[0]
-        text = unquote(path.rsplit("/progress/", 1)[1].strip("/"))
+        text = unquote(path.rsplit(PROGRESS_PATH, 1)[1].strip("/"))
     found = find_progress(db, text)
     return found.application if found else None
 
@@ -130,13 +137,13 @@ def decide(
                               "that decision is final")
         result = Decision(did, application.id, application.number, decision, DECISIONS[decision],
                           items, reason, clerk, stamp)
-        record = _dumps(result.__dict__)
+        record = canonical_dumps(result.__dict__)
         db.execute("UPDATE applications SET status = ?, updated_at = ? WHERE id = ?",
                    [result.status, stamp, application.id])
         db.execute(
             "INSERT INTO application_status (application_id, number, status, at, detail, source) "
             "VALUES (?, ?, ?, ?, ?, 'local')",
-            [application.id, application.number, result.status, stamp, _dumps(result.body())],
+            [application.id, application.number, result.status, stamp, canonical_dumps(result.body())],
         )
         db.execute("INSERT INTO events VALUES (?, 'decision', ?, ?)", [did, stamp, record])
         wire = {"id": did, "type": "decision", "at": stamp, "application_id": application.id,
@@ -144,6 +151,6 @@ def decide(
         db.execute(
             "INSERT INTO outbox (kind, ref, payload, created_at, next_attempt_at) "
             "VALUES ('event', ?, ?, ?, ?)",
-            [did, _dumps(wire), stamp, stamp],
+            [did, canonical_dumps(wire), stamp, stamp],
         )
     return result

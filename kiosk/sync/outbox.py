@@ -25,7 +25,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from kiosk.applications import _dumps, blob_path, iso, utc_now
+from kiosk.applications import blob_path, canonical_dumps, iso, utc_now
 from kiosk.sync.errors import RequestRefused, SyncError, is_transient
 from kiosk.sync.http import PlatformClient
 
@@ -172,9 +172,7 @@ def _push_blob(db: sqlite_utils.Database, client: PlatformClient, blobs_dir: Pat
         result.failed["blob"] += 1
         return
     except SyncError as exc:
-        if is_transient(exc):
-            _defer(db, [row], str(exc), backoff, moment)
-            result.deferred += 1
+        _defer_if_transient(db, [row], exc, result, backoff, moment)
         raise
     _mark_sent(db, [row.id], moment)
     result.sent["blob"] += 1
@@ -189,15 +187,13 @@ def _push_decisions(db: sqlite_utils.Database, client: PlatformClient, result: P
             after = row.id
             wire = json.loads(row.payload)
             try:
-                client.post_decision(wire["application_id"], _dumps(wire["body"]))
+                client.post_decision(wire["application_id"], canonical_dumps(wire["body"]))
             except RequestRefused as exc:
                 _fail(db, [(row.id, f"{exc.code or exc.status}: {exc}")], moment)
                 result.failed["event"] += 1
                 continue
             except SyncError as exc:
-                if is_transient(exc):
-                    _defer(db, [row], str(exc), backoff, moment)
-                    result.deferred += 1
+                _defer_if_transient(db, [row], exc, result, backoff, moment)
                 raise
             _mark_sent(db, [row.id], moment)
             result.sent["event"] += 1
@@ -250,9 +246,7 @@ def _send(db: sqlite_utils.Database, client: PlatformClient, kind: str, rows: Se
         result.failed[kind] += 1
         return
     except SyncError as exc:
-        if is_transient(exc):
-            _defer(db, rows, str(exc), backoff, moment)
-            result.deferred += len(rows)
+        _defer_if_transient(db, rows, exc, result, backoff, moment)
         raise
     _mark_batch(db, kind, rows, answers, result, backoff, moment)
 
@@ -311,6 +305,14 @@ def _fail(db: sqlite_utils.Database, failures: Sequence[tuple[int, str]], moment
             "next_attempt_at = ? WHERE id = ? AND state = 'pending'",
             [(reason[:500], stamp, i) for i, reason in failures],
         )
+
+
+def _defer_if_transient(db: sqlite_utils.Database, rows: Sequence[_Row], exc: SyncError,
+                        result: PushResult, backoff: Backoff, moment: datetime) -> None:
+    """A network error, timeout or 5xx: these rows wait for their backoff; others stay due."""
+    if is_transient(exc):
+        _defer(db, rows, str(exc), backoff, moment)
+        result.deferred += len(rows)
 
 
 def _defer(db: sqlite_utils.Database, rows: Sequence[_Row], error: str, backoff: Backoff,

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kiosk.config import _CHOICES, default_data_dir
+from kiosk.config import CHOICES, default_data_dir
 from kiosk.devices import DeviceError
 from kiosk.i18n import tr
 from kiosk.idnumbers import mask_resident_id
@@ -111,7 +111,7 @@ class DeviceBox(QGroupBox):
         grid = QGridLayout()
         grid.setHorizontalSpacing(16)
         self.kind = QComboBox()
-        self.kind.addItems(list(_CHOICES[f"{name}.kind"]))
+        self.kind.addItems(list(CHOICES[f"{name}.kind"]))
         self.kind.setCurrentText(section.kind)
         grid.addWidget(QLabel(tr("admin.devices.kind", lang)), 0, 0)
         grid.addWidget(self.kind, 0, 1)

@@ -14,11 +14,11 @@ from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from PySide6.QtCore import QObject
 
 from kiosk import receipts
+from kiosk.applications import progress_url
 from kiosk.forms import FormSchema, fill_from_card, form_for_item
 from kiosk.i18n import pick, tr
 from kiosk.idnumbers import mask_resident_id
@@ -29,12 +29,6 @@ from kiosk.ui.apply_identity import IdentityScreen
 from kiosk.ui.apply_materials import MaterialsScreen
 from kiosk.ui.apply_review import ReviewScreen
 from kiosk.ui.screen import Screen
-
-
-def progress_url(guide_url_template: str, number: str) -> str:
-    """The public progress page of an application, on the same site as the guides."""
-    parts = urlsplit(guide_url_template)
-    return f"{parts.scheme}://{parts.netloc}/progress/{number}"
 
 
 class ApplyFlow(QObject):

@@ -10,13 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.applications import file_application
+from kiosk.applications import file_application, progress_url
 from kiosk.config import Config
 from kiosk.notice_pdf import (
     NoticeError,
     materials_received,
     missing_items,
-    progress_url,
     render_acceptance_notice,
     render_missing_notice,
 )
