@@ -42,15 +42,15 @@ def apply_once(bundle: dict, *, with_index: bool = True) -> float:
     """Milliseconds for one apply_bundle into a fresh store."""
     with tempfile.TemporaryDirectory() as tmp:
         db = open_store(Path(tmp) / "kiosk.db")
-        original = search.index_items
+        original = search.build_index
         if not with_index:
-            search.index_items = lambda db, items: None
+            search.build_index = lambda items: {}
         try:
             start = time.perf_counter()
             catalog.apply_bundle(db, bundle, source="bench", validate=False)
             took = _ms(start)
         finally:
-            search.index_items = original
+            search.build_index = original
             db.conn.close()
     return took
 

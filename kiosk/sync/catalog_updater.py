@@ -9,11 +9,16 @@ also keeps the version it replaces as 'previous', which :func:`rollback` restore
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
+import os
+import struct
 import subprocess
 import sys
 import time
+import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +34,13 @@ from kiosk.sync.errors import (
     NothingToRollBack,
 )
 from kiosk.sync.http import PlatformClient
-from kiosk.sync.signing import KeyFileError, load_public_key, verify_bundle
+from kiosk.sync.signing import (
+    KeyFileError,
+    load_public_key,
+    split_signed_answer,
+    verify_bundle,
+    verify_bytes,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +52,8 @@ ROLLED_BACK_FROM = "catalog.rolled_back_from"
 class CatalogUpdate:
     """What a pull did: ``state`` is 'updated', 'current' (nothing newer) or 'none' (nothing
     published yet); ``version`` is the version serving afterwards; ``timings`` the seconds
-    spent parsing, verifying, validating and applying."""
+    spent verifying, parsing, validating, preparing rows and index (beside the validation, on
+    another core in the helper process) and writing; the helper adds its whole time."""
 
     state: str
     version: int | None
@@ -66,8 +78,13 @@ def floor_version(db: sqlite_utils.Database) -> int:
 
 
 def check_answer(answer: object, key: Ed25519PublicKey, floor: int,
-                 timings: dict[str, float] | None = None) -> dict:
-    """The bundle of a GET /v1/catalog answer, or CatalogRefused saying why not."""
+                 timings: dict[str, float] | None = None, *, signature_checked: bool = False,
+                 validate: bool = True) -> dict:
+    """The bundle of a GET /v1/catalog answer, or CatalogRefused saying why not.
+
+    ``signature_checked``: the bundle was parsed from bytes :func:`read_answer` already verified;
+    ``validate=False``: the caller validates the bundle itself (see apply_answer).
+    """
     timings = {} if timings is None else timings
     started = time.perf_counter()
     if not isinstance(answer, dict) or not isinstance(answer.get("bundle"), dict):
@@ -78,16 +95,18 @@ def check_answer(answer: object, key: Ed25519PublicKey, floor: int,
     signature = answer.get("signature")
     if not signature:
         raise CatalogRefused(f"{label} is unsigned")
-    if not verify_bundle(bundle, signature, key):
+    if not signature_checked and not verify_bundle(bundle, signature, key):
         raise CatalogRefused(f"{label}: the signature does not match "
                              "(tampered, or signed with another key)")
-    timings["verify"] = time.perf_counter() - started
+    timings.setdefault("verify", time.perf_counter() - started)
     if not isinstance(version, int) or isinstance(version, bool):
         raise CatalogRefused(f"{label}: the version is not a number")
     if answer.get("version") not in (None, version):
         raise CatalogRefused(f"{label}: the answer says version {answer.get('version')}")
     if version <= floor:
         raise CatalogRefused(f"{label} is not newer than version {floor} (older or replayed)")
+    if not validate:
+        return bundle
     started = time.perf_counter()
     try:
         catalog.validate_bundle(bundle)
@@ -120,18 +139,124 @@ def _log_refusal(url: str, exc: Exception, serving: int | None) -> None:
     log.warning("catalog update refused from %s: %s; still serving version %s", url, exc, serving)
 
 
+@dataclass(frozen=True)
+class ReadAnswer:
+    """A parsed GET /v1/catalog answer; ``signed``: the verified bytes of its bundle, if known."""
+
+    answer: object
+    signed: bytes | None = None
+
+
+def read_answer(raw: bytes, key: Ed25519PublicKey,
+                timings: dict[str, float] | None = None) -> ReadAnswer:
+    """Parse a downloaded GET /v1/catalog answer, verifying its signature when it can.
+
+    In the reference server's layout the signature is checked over the signed bytes as they
+    came, before parsing them (one pass of SHA-512 instead of re-serialising the bundle); any
+    other layout, or bytes that do not verify, are parsed whole and left to check_answer.
+    """
+    timings = {} if timings is None else timings
+    started = time.perf_counter()
+    split = split_signed_answer(raw)
+    if split is not None:
+        version, signed, signature = split
+        if verify_bytes(signed, signature, key):
+            timings["verify"] = time.perf_counter() - started
+            started = time.perf_counter()
+            try:
+                bundle = json.loads(signed)
+            except ValueError as exc:  # signed, yet not JSON: the publisher's tool is broken
+                raise CatalogRefused(f"version {version}: the signed bundle is not JSON ({exc})") from exc
+            timings["parse"] = time.perf_counter() - started
+            return ReadAnswer({"version": version, "bundle": bundle, "signature": signature},
+                              signed)
+    try:
+        answer = json.loads(raw)
+    except ValueError as exc:
+        raise CatalogRefused(f"the answer is not readable JSON ({exc})") from exc
+    timings["parse"] = time.perf_counter() - started
+    return ReadAnswer(answer)
+
+
 def apply_answer(db: sqlite_utils.Database, answer: object, key: Ed25519PublicKey,
-                 source: str, timings: dict[str, float] | None = None) -> CatalogUpdate:
-    """Check a GET /v1/catalog answer and apply its bundle (CatalogRefused when it is not fit)."""
+                 source: str, timings: dict[str, float] | None = None, *,
+                 signed: bytes | None = None, fork: bool = False) -> CatalogUpdate:
+    """Check a GET /v1/catalog answer and apply its bundle (CatalogRefused when it is not fit).
+
+    ``signed``: the bundle's bytes, already verified by read_answer. With ``fork`` (only in
+    the single-threaded helper process: forking a process with threads is unsafe), validating
+    the bundle (on a second core, in a forked child that also compresses ``signed`` for
+    keeping) and turning it into rows and a search index (here) run side by side; nothing is
+    written unless both succeed.
+    """
     timings = {} if timings is None else timings
     serving = catalog.current_version(db)
-    bundle = check_answer(answer, key, floor_version(db), timings)
+    bundle = check_answer(answer, key, floor_version(db), timings,
+                          signature_checked=signed is not None, validate=False)
     started = time.perf_counter()
-    catalog.apply_bundle(db, bundle, source=source, validate=False)
-    timings["apply"] = time.perf_counter() - started
+    validation = _validate_aside(bundle, signed, fork)
+    try:
+        prepared = catalog.prepare_bundle(bundle, keep=signed is None)
+        timings["prepare"] = time.perf_counter() - started
+    finally:
+        problem, kept, timings["validate"] = validation()
+    if problem:
+        raise CatalogRefused(f"version {bundle['version']}: {problem}")
+    if kept:
+        prepared = dataclasses.replace(prepared, kept=kept)
+    started = time.perf_counter()
+    catalog.write_prepared(db, prepared, source=source)
+    timings["write"] = time.perf_counter() - started
     log.info("catalog version %s applied (%d items), was %s",
              bundle["version"], len(bundle["items"]), serving)
     return CatalogUpdate("updated", bundle["version"], len(bundle["items"]), timings)
+
+
+def _validate_aside(bundle: dict, signed: bytes | None, fork: bool
+                    ) -> Callable[[], tuple[str | None, bytes, float]]:
+    """Validate ``bundle`` (and compress ``signed``), in a forked child if ``fork``; returns the
+    function that waits for it: (refusal message or None, compressed signed bytes or b"",
+    seconds taken)."""
+    started = time.perf_counter()
+
+    def work() -> tuple[str | None, bytes]:
+        try:
+            catalog.validate_bundle(bundle)
+        except catalog.CatalogError as exc:
+            return str(exc), b""
+        return None, zlib.compress(signed, 1) if signed is not None else b""
+
+    if not (fork and hasattr(os, "fork")):
+        problem, kept = work()
+        took = time.perf_counter() - started
+        return lambda: (problem, kept, took)
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: answer through the pipe, never return into the caller's code
+        status = 1
+        try:
+            os.close(read_fd)
+            problem, kept = work()
+            head = b"E" + problem.encode("utf-8") if problem else b"V"
+            with os.fdopen(write_fd, "wb") as out:
+                out.write(struct.pack(">d", time.perf_counter() - started) + head + kept)
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write_fd)
+
+    def result() -> tuple[str | None, bytes, float]:
+        with os.fdopen(read_fd, "rb") as pipe:
+            data = pipe.read()
+        _, status = os.waitpid(pid, 0)
+        if status != 0 or len(data) < 9:
+            raise CatalogApplyFailed(f"the catalog validation process failed (status {status})")
+        (took,) = struct.unpack(">d", data[:8])
+        if data[8:9] == b"E":
+            return data[9:].decode("utf-8"), b"", took
+        return None, data[9:], took
+
+    return result
 
 
 def update_catalog_isolated(db: sqlite_utils.Database, client: PlatformClient, key_path: Path,
@@ -189,22 +314,27 @@ def _main(argv: list[str] | None = None) -> int:
     parser.add_argument("--source", required=True)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    timings: dict[str, float] = {}
     started = time.perf_counter()
+    timings: dict[str, float] = {}
+    key = public_key(Path(args.key))
     try:
-        answer = json.loads(Path(args.answer).read_bytes())
-    except (OSError, ValueError) as exc:
-        print(json.dumps({"refused": f"the answer is not readable JSON ({exc})"}))
+        read = read_answer(Path(args.answer).read_bytes(), key, timings)
+    except OSError as exc:
+        print(json.dumps({"refused": f"the downloaded answer cannot be read ({exc})"}))
         return REFUSED
-    timings["parse"] = time.perf_counter() - started
+    except CatalogRefused as exc:
+        print(json.dumps({"refused": str(exc)}, ensure_ascii=False))
+        return REFUSED
     db = open_store(args.db)
     try:
-        update = apply_answer(db, answer, public_key(Path(args.key)), args.source, timings)
+        update = apply_answer(db, read.answer, key, args.source, timings, signed=read.signed,
+                              fork=True)
     except CatalogRefused as exc:
         print(json.dumps({"refused": str(exc)}, ensure_ascii=False))
         return REFUSED
     finally:
         db.conn.close()
+    timings["helper"] = time.perf_counter() - started
     print(json.dumps({"state": update.state, "version": update.version, "items": update.items,
                       "timings": timings}))
     return 0
@@ -229,7 +359,7 @@ def rollback(db: sqlite_utils.Database, *, actor: str = "admin") -> int:
     version, text = row
     current = catalog.current_version(db)
     with db.atomic():
-        catalog.apply_bundle(db, json.loads(text), source=f"rollback from {current}",
+        catalog.apply_bundle(db, catalog.kept_bundle(text), source=f"rollback from {current}",
                              validate=False)
         pinned = max(int(get_setting(db, ROLLED_BACK_FROM, "0") or 0), current or 0)
         set_setting(db, ROLLED_BACK_FROM, str(pinned))

@@ -11,6 +11,7 @@ import base64
 import binascii
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -46,18 +47,46 @@ def verify_bundle(bundle: Any, signature_b64: str | None, public_key: Ed25519Pub
 
     Never raises for bad input: a missing, malformed or wrong signature is simply False.
     """
+    try:
+        data = canonical_json(bundle)
+    except (ValueError, TypeError):
+        return False
+    return verify_bytes(data, signature_b64, public_key)
+
+
+def verify_bytes(data: bytes, signature_b64: str | None, public_key: Ed25519PublicKey) -> bool:
+    """True only when ``signature_b64`` is a valid Ed25519 signature of exactly ``data``."""
     if not signature_b64 or not isinstance(signature_b64, str):
         return False
     try:
         signature = base64.b64decode(signature_b64, validate=True)
-        data = canonical_json(bundle)
-    except (binascii.Error, ValueError, TypeError):
+    except (binascii.Error, ValueError):
         return False
     try:
         public_key.verify(signature, data)
     except InvalidSignature:
         return False
     return True
+
+
+# The reference server sends GET /v1/catalog as {"version":N,"bundle":<the signed canonical
+# bytes, verbatim>,"signature":"..."}; a terminal that finds this layout verifies the signature
+# over those bytes instead of parsing and re-serialising 30 MB (docs/protocol.md).
+_ANSWER_HEAD = re.compile(rb'\{"version":(0|[1-9][0-9]{0,17}),"bundle":')
+_ANSWER_TAIL = re.compile(rb',"signature":"([A-Za-z0-9+/=]{1,200})"\}\s*\Z')
+
+
+def split_signed_answer(raw: bytes) -> tuple[int, bytes, str] | None:
+    """(version, signed bundle bytes, signature) of an answer in the reference server's layout;
+    None for any other layout (the caller then parses the whole answer)."""
+    head = _ANSWER_HEAD.match(raw)
+    tail = _ANSWER_TAIL.search(raw[-300:])
+    if head is None or tail is None:
+        return None
+    end = len(raw) - (len(raw[-300:]) - tail.start())
+    if end <= head.end():
+        return None
+    return int(head.group(1)), raw[head.end():end], tail.group(1).decode("ascii")
 
 
 def load_private_key(path: str | os.PathLike[str]) -> Ed25519PrivateKey:

@@ -133,5 +133,12 @@ def test_cli_validate(tmp_path, sample_bundle, capsys):
 def test_kept_bundle_is_the_bundle(db, sample_bundle):
     """The text kept for rollback is assembled from the item texts; it must read back exactly."""
     catalog.apply_bundle(db, sample_bundle, source="test")
-    (text,) = db.execute("SELECT bundle FROM catalog_versions WHERE state = 'current'").fetchone()
-    assert json.loads(text) == sample_bundle
+    (kept,) = db.execute("SELECT bundle FROM catalog_versions WHERE state = 'current'").fetchone()
+    assert catalog.kept_bundle(kept) == sample_bundle
+
+
+def test_rollback_reads_a_bundle_kept_as_plain_text(db, sample_bundle):
+    """GIVEN a store whose previous version was kept as plain JSON text (before compression)
+    THEN kept_bundle still reads it back."""
+    text = json.dumps(sample_bundle, ensure_ascii=False)
+    assert catalog.kept_bundle(text) == sample_bundle

@@ -17,7 +17,7 @@ from kiosk.sync.catalog_updater import (
     update_catalog_isolated,
 )
 from kiosk.sync.errors import CatalogRefused, NothingToRollBack
-from kiosk.sync.signing import generate_keypair, load_private_key, sign_bundle
+from kiosk.sync.signing import canonical_json, generate_keypair, load_private_key, sign_bundle
 
 
 @pytest.fixture
@@ -145,7 +145,7 @@ def test_isolated_update_applies_in_a_helper_process(db, tmp_path, platform, cli
     platform.publish(tiny_bundle(2, extra_item="电梯使用登记"))
     update = update_catalog_isolated(db, client, key_path, tmp_path / "work")
     assert (update.state, update.version, update.items) == ("updated", 2, 3)
-    assert set(update.timings) == {"parse", "verify", "validate", "apply"}
+    assert set(update.timings) == {"parse", "verify", "validate", "prepare", "write", "helper"}
     assert catalog.current_version(db) == 2
     assert [r.code for r in search.search(db, "电梯", "zh-Hans")] == ["SCJG-QT-099"]
     assert list((tmp_path / "work").iterdir()) == []  # the download is not left behind
@@ -157,3 +157,78 @@ def test_isolated_update_applies_in_a_helper_process(db, tmp_path, platform, cli
         update_catalog_isolated(db, client, key_path, tmp_path / "work")
     assert catalog.current_version(db) == 2
     assert any("still serving version 2" in r.getMessage() for r in caplog.records)
+
+
+def reference_answer(bundle: dict, signature: str) -> bytes:
+    """GET /v1/catalog laid out as kiosk.platform.server sends it: the signed bytes verbatim."""
+    return (f'{{"version":{bundle["version"]},"bundle":'.encode() + canonical_json(bundle)
+            + f',"signature":"{signature}"}}'.encode())
+
+
+def test_read_answer_verifies_the_signed_bytes_as_they_came(platform):
+    """GIVEN the reference server's layout THEN the signature is checked over the raw bytes
+    (no re-serialising); a changed byte, or any other layout, goes the slow way and a
+    tampered bundle is still refused."""
+    import json
+
+    from kiosk.sync.catalog_updater import read_answer
+
+    good = tiny_bundle(4, extra_item="电梯使用登记")
+    signature = sign_bundle(good, load_private_key(platform.private_key_path))
+    raw = reference_answer(good, signature)
+    read = read_answer(raw, platform.public_key)
+    assert read.answer == {"version": 4, "bundle": good, "signature": signature}
+    assert read.signed == canonical_json(good)
+    assert check_answer(read.answer, platform.public_key, 3, signature_checked=True) == good
+
+    tampered = raw.replace("电梯使用登记".encode(), "电梯使用注销".encode())
+    read = read_answer(tampered, platform.public_key)
+    assert read.signed is None
+    with pytest.raises(CatalogRefused, match="signature does not match"):
+        check_answer(read.answer, platform.public_key, 3)
+
+    pretty = json.dumps({"signature": signature, "bundle": good, "version": 4}, indent=2).encode()
+    read = read_answer(pretty, platform.public_key)
+    assert read.signed is None and check_answer(read.answer, platform.public_key, 3) == good
+
+    with pytest.raises(CatalogRefused, match="not readable JSON"):
+        read_answer(raw[:-40], platform.public_key)
+
+
+def test_signed_bytes_that_are_not_json_are_refused(platform):
+    import base64
+
+    from kiosk.sync.catalog_updater import read_answer
+
+    junk = b'{"items": [1, 2'
+    signature = base64.b64encode(load_private_key(platform.private_key_path).sign(junk)).decode()
+    raw = b'{"version":7,"bundle":' + junk + f',"signature":"{signature}"}}'.encode()
+    with pytest.raises(CatalogRefused, match="signed bundle is not JSON"):
+        read_answer(raw, platform.public_key)
+
+
+@pytest.mark.parametrize("fork", [True, False])
+def test_validation_beside_the_index_build_applies_good_and_refuses_bad(db, platform, fork):
+    """GIVEN signed bytes in the reference layout, applied as the helper process does (the
+    validation in a forked child while the rows and index are built) THEN a valid bundle is
+    applied and kept for rollback from the signed bytes; a signed but invalid one is refused
+    with the item and field named and the store is unchanged."""
+    from kiosk.sync.catalog_updater import apply_answer, read_answer
+
+    key = load_private_key(platform.private_key_path)
+    good = tiny_bundle(2, extra_item="电梯使用登记")
+    read = read_answer(reference_answer(good, sign_bundle(good, key)), platform.public_key)
+    timings: dict[str, float] = {}
+    update = apply_answer(db, read.answer, platform.public_key, "test", timings,
+                          signed=read.signed, fork=fork)
+    assert (update.state, update.version) == ("updated", 2) and timings["validate"] > 0
+    (kept,) = db.execute("SELECT bundle FROM catalog_versions WHERE state = 'current'").fetchone()
+    assert catalog.kept_bundle(kept) == good
+    assert [r.code for r in search.search(db, "电梯", "zh-Hans")] == ["SCJG-QT-099"]
+
+    bad = tiny_bundle(3)
+    bad["items"][0]["guide"]["time_limit"] = {"legal_days": 1, "committed_days": 9}
+    read = read_answer(reference_answer(bad, sign_bundle(bad, key)), platform.public_key)
+    with pytest.raises(CatalogRefused, match="version 3: .*SCJG-XK-001.*committed_days"):
+        apply_answer(db, read.answer, platform.public_key, "test", signed=read.signed, fork=fork)
+    assert catalog.current_version(db) == 2 and "电梯使用登记" in names(db)
