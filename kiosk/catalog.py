@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import orjson
 import sqlite_utils
 
 from kiosk import search
@@ -190,7 +191,7 @@ def prepare_bundle(bundle: dict, *, keep: bool = True) -> PreparedCatalog:
     ]
     item_rows = [
         (i["code"], i["department"], i["queue_category"], i["kind"], i["online_level"], n,
-         i["name"]["zh-Hans"], i["name"]["zh-Hant"], i["name"]["en"], dumps(i, ensure_ascii=False))
+         i["name"]["zh-Hans"], i["name"]["zh-Hant"], i["name"]["en"], _item_text(i))
         for n, i in enumerate(bundle["items"])
     ]
     index = search.build_index(bundle["items"])
@@ -206,6 +207,14 @@ def prepare_bundle(bundle: dict, *, keep: bool = True) -> PreparedCatalog:
         kept = zlib.compress(bundle_text.encode("utf-8"), 1)
     return PreparedCatalog(bundle["version"], bundle["published"], department_rows, item_rows,
                            index, kept)
+
+
+def _item_text(item: dict) -> str:
+    """An item's JSON text for the items table (read back with json.loads)."""
+    try:
+        return orjson.dumps(item).decode("utf-8")
+    except orjson.JSONEncodeError:  # e.g. an integer beyond 64 bits: the standard library copes
+        return json.dumps(item, ensure_ascii=False)
 
 
 def write_prepared(db: sqlite_utils.Database, prepared: PreparedCatalog, *, source: str) -> None:

@@ -209,6 +209,11 @@ def _cap(unit: str) -> str:
 # --- indexing --------------------------------------------------------------------------------
 
 
+def warm_up() -> None:
+    """Load pypinyin's tables now (~0.15 s), e.g. while a catalog download is still running."""
+    _Pinyin()
+
+
 class _Pinyin:
     """pypinyin's readings, computed the way ``lazy_pinyin`` does, cached per run and per word.
 

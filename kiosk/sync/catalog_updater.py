@@ -25,7 +25,7 @@ from pathlib import Path
 import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from kiosk import audit, catalog
+from kiosk import audit, catalog, search
 from kiosk.store import get_setting, set_setting
 from kiosk.sync.errors import (
     CatalogApplyFailed,
@@ -266,39 +266,54 @@ def update_catalog_isolated(db: sqlite_utils.Database, client: PlatformClient, k
     Parsing, hashing and indexing a 10,000-item bundle holds Python's GIL for long stretches
     (a 30 MB ``json.loads`` is one call of ~0.6 s): in the app's own process that would freeze
     the screen, so the app only streams the answer to a file and a child process does the rest,
-    writing to the same store (WAL). Nothing newer on the server costs no process at all.
+    writing to the same store (WAL). The child is started as soon as the server says a newer
+    catalog is coming, so its ~0.5 s of imports and warm-up overlap the download; nothing newer
+    on the server costs no process at all.
     """
     floor = floor_version(db)
     serving = catalog.current_version(db)
     work_dir.mkdir(parents=True, exist_ok=True)
     download = work_dir / "catalog-download.part"
-    try:
-        if not client.download_catalog(floor, download):
-            return CatalogUpdate("current" if serving else "none", serving)
-        db_path = db.execute("PRAGMA database_list").fetchone()[2]
-        child = subprocess.run(
+    db_path = db.execute("PRAGMA database_list").fetchone()[2]
+    helper: list[subprocess.Popen] = []
+
+    def start_helper() -> None:
+        helper.append(subprocess.Popen(
             [sys.executable, "-m", "kiosk.sync.catalog_updater", "--db", db_path,
              "--key", str(key_path), "--answer", str(download),
-             "--source", f"platform:{client.base_url}"],
-            capture_output=True, text=True, timeout=900, check=False,
-        )
+             "--source", f"platform:{client.base_url}", "--wait"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        ))
+
+    try:
+        try:
+            if not client.download_catalog(floor, download, on_start=start_helper):
+                return CatalogUpdate("current" if serving else "none", serving)
+        except BaseException:
+            for child in helper:  # told nothing, it would wait forever: it must not apply
+                child.kill()
+                child.wait()
+            raise
+        stdout, stderr = helper[0].communicate("go\n", timeout=900)
+        returncode = helper[0].returncode
     finally:
         download.unlink(missing_ok=True)
     try:
-        result = json.loads(child.stdout.strip().splitlines()[-1])
+        result = json.loads(stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
         result = {}
-    if child.returncode == REFUSED and "refused" in result:
+    if returncode == REFUSED and "refused" in result:
         exc = CatalogRefused(result["refused"])
         _log_refusal(client.base_url, exc, serving)
         raise exc
-    if child.returncode != 0 or "state" not in result:
-        tail = " | ".join(child.stderr.strip().splitlines()[-3:])
-        raise CatalogApplyFailed(f"the catalog helper process failed ({child.returncode}): {tail}")
+    if returncode != 0 or "state" not in result:
+        tail = " | ".join(stderr.strip().splitlines()[-3:])
+        raise CatalogApplyFailed(f"the catalog helper process failed ({returncode}): {tail}")
     return CatalogUpdate(result["state"], result["version"], result["items"], result["timings"])
 
 
 REFUSED = 3  # the helper's exit status for a refused bundle
+ABANDONED = 4  # the helper was started but the download failed: it did nothing
 
 
 def _main(argv: list[str] | None = None) -> int:
@@ -312,8 +327,16 @@ def _main(argv: list[str] | None = None) -> int:
     parser.add_argument("--key", required=True)
     parser.add_argument("--answer", required=True)
     parser.add_argument("--source", required=True)
+    parser.add_argument("--wait", action="store_true",
+                        help="warm up, then wait for 'go' on standard input (the download is "
+                             "still running); anything else, or its end, means give up")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if args.wait:
+        catalog._fast_check()  # compiling the schema and loading the pinyin tables take
+        search.warm_up()  # ~0.3 s: done while the answer is still downloading
+        if sys.stdin.readline().strip() != "go":
+            return ABANDONED
     started = time.perf_counter()
     timings: dict[str, float] = {}
     key = public_key(Path(args.key))

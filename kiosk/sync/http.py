@@ -15,7 +15,7 @@ import logging
 import os
 import re
 import stat
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -141,17 +141,21 @@ class PlatformClient:
             return None
         return self._json(response, "GET /v1/catalog")
 
-    def download_catalog(self, since: int, dest: Path) -> bool:
+    def download_catalog(self, since: int, dest: Path,
+                         on_start: Callable[[], object] | None = None) -> bool:
         """Stream the newest catalog answer to ``dest`` unparsed; False when ours is current.
 
         Used by the app so that the big JSON is parsed in a helper process, never in the one
-        that draws the screen (see catalog_updater.update_catalog_isolated).
+        that draws the screen (see catalog_updater.update_catalog_isolated). ``on_start`` is
+        called once a newer catalog is known to be coming, before its body is read.
         """
         response = self._call("GET", "/v1/catalog", params={"since": since}, ok=(200, 304, 404),
                               stream=True)
         with response:
             if response.status_code != 200:
                 return False
+            if on_start is not None:
+                on_start()
             try:
                 with open(dest, "wb") as fh:
                     for chunk in response.iter_content(chunk_size=1 << 20):

@@ -142,3 +142,16 @@ def test_rollback_reads_a_bundle_kept_as_plain_text(db, sample_bundle):
     THEN kept_bundle still reads it back."""
     text = json.dumps(sample_bundle, ensure_ascii=False)
     assert catalog.kept_bundle(text) == sample_bundle
+
+
+def test_items_are_stored_as_json_that_reads_back_exactly(db, sample_bundle):
+    """GIVEN an item with an integer beyond 64 bits (valid JSON, allowed by the schema) and
+    texts with quotes, control characters and right-to-left marks THEN every item reads back
+    exactly (orjson writes the item texts; the standard library takes what it cannot)."""
+    bundle = copy.deepcopy(sample_bundle)
+    first = bundle["items"][0]
+    first["guide"]["time_limit"] = {"legal_days": 10**30, "committed_days": 5}
+    first["summary"]["en"] = 'He said "ok"\t\u202eevil\u202c \\ end'
+    catalog.apply_bundle(db, bundle, source="test")
+    for item in bundle["items"]:
+        assert catalog.get_item(db, item["code"]) == item

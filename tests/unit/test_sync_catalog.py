@@ -6,6 +6,7 @@ import copy
 import logging
 
 import pytest
+import requests
 from sync_support import InProcessPlatform, on, rewrite_json, tiny_bundle
 
 from kiosk import catalog, search
@@ -232,3 +233,40 @@ def test_validation_beside_the_index_build_applies_good_and_refuses_bad(db, plat
     with pytest.raises(CatalogRefused, match="version 3: .*SCJG-XK-001.*committed_days"):
         apply_answer(db, read.answer, platform.public_key, "test", signed=read.signed, fork=fork)
     assert catalog.current_version(db) == 2 and "电梯使用登记" in names(db)
+
+
+def test_download_broken_after_the_helper_started_applies_nothing(db, tmp_path, platform, client,
+                                                                  monkeypatch):
+    """GIVEN a newer catalog whose download breaks half-way, after the helper process was
+    started to warm up THEN the helper is stopped without applying anything, the download is
+    removed and the error is the transport error."""
+    import subprocess
+
+    from kiosk.sync.errors import PlatformUnreachable
+
+    started: list[subprocess.Popen] = []
+    real_popen = subprocess.Popen
+
+    def recording_popen(*args, **kwargs):
+        started.append(real_popen(*args, **kwargs))
+        return started[-1]
+
+    monkeypatch.setattr(catalog_updater.subprocess, "Popen", recording_popen)
+
+    def broken_stream(response):
+        def chunks(chunk_size=1, decode_unicode=False):
+            yield response.content[: len(response.content) // 2]
+            raise requests.ConnectionError("connection reset mid-body (simulated)")
+        response.iter_content = chunks
+        return response
+
+    platform.publish(tiny_bundle(1))
+    platform.plan.rules.append(on("GET", "/v1/catalog", broken_stream, times=1))
+    with pytest.raises(PlatformUnreachable, match="download broken"):
+        update_catalog_isolated(db, client, platform.public_key_path, tmp_path / "work")
+    assert len(started) == 1 and started[0].poll() is not None
+    assert catalog.current_version(db) is None
+    assert list((tmp_path / "work").iterdir()) == []
+    # the next round downloads it whole and applies it
+    assert update_catalog_isolated(db, client, platform.public_key_path,
+                                   tmp_path / "work").version == 1
