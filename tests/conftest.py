@@ -68,3 +68,19 @@ def catalog_db(db, sample_bundle):
 
     catalog.apply_bundle(db, sample_bundle, source="test", validate=False)
     return db
+
+
+@pytest.fixture
+def midday_in_the_hall(monkeypatch):
+    """The hall's day follows the machine's time zone, and queue tests book slots around now:
+    run them in a zone where it is about noon, so no test straddles midnight (one failed every
+    evening after 22:00 UTC before this)."""
+    import time
+    from datetime import UTC, datetime
+
+    offset = 12 - datetime.now(UTC).hour  # hours east of UTC
+    monkeypatch.setenv("TZ", f"HALL{-offset:+d}")  # POSIX TZ counts hours west, hence the sign
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()

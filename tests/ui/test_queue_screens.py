@@ -128,6 +128,7 @@ def test_english_visitor_and_a_double_tap_take_one_number(qtbot, kiosk, tmp_path
     assert [t["number"] for t in hall_of(tmp_path).tickets()] == ["C001"]
 
 
+@pytest.mark.usefixtures("midday_in_the_hall")
 def test_appointment_code_typed_or_scanned(qtbot, kiosk, tmp_path):
     now = q.utc_now()
     hall_of(tmp_path).add_appointment({"code": "YY20261207", "category": "E",

@@ -94,6 +94,7 @@ def test_contract_offline_sync(make_queue, tmp_path):
     assert got["source"] == "offline" and got["issued_at"] == "2026-12-07T01:00:00.000+00:00"
 
 
+@pytest.mark.usefixtures("midday_in_the_hall")
 def test_contract_appointments(make_queue, tmp_path):
     kiosk = make_queue("K01")
     now = q.utc_now()

@@ -18,16 +18,8 @@ from kiosk.store import open_store
 
 
 @pytest.fixture(autouse=True)
-def midday_in_the_hall(monkeypatch):
-    """The hall's day follows the machine's time zone, and these tests book slots up to 2.5 h
-    ahead: run them in a zone where it is about noon now, so no test straddles midnight (one
-    failed every evening after 22:00 UTC before this)."""
-    offset = 12 - datetime.now(UTC).hour  # hours east of UTC
-    monkeypatch.setenv("TZ", f"HALL{-offset:+d}")  # POSIX TZ counts hours west, hence the sign
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+def _midday(midday_in_the_hall):
+    """These tests book slots up to 2.5 h ahead (see tests/conftest.py)."""
 
 
 @pytest.fixture
