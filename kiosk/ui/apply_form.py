@@ -2,8 +2,8 @@
 
 One row per field that applies: its name, a help line, the input (a line for text, big buttons
 for a choice) and a line saying what is wrong. Letters and digits come from the on-screen
-keyboard (kiosk.ui.keyboard) into the field last touched; fields filled from the ID card are
-read-only. Every input is shown as plain text, never as rich text, so hostile input stays inert.
+keyboard (kiosk.ui.keyboard) into the field last touched, with pinyin for Chinese in text fields
+(names, addresses, notes); fields filled from the ID card are read-only. Every input is shown as plain text, never as rich text, so hostile input stays inert.
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ class FormScreen(Screen):
         self.setStyleSheet(CHECKED_STYLE)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(30, 20, 30, 10)
-        layout.setSpacing(14)
+        layout.setSpacing(8)  # the pinyin keyboard is tall: the form fits a landscape panel
         self.title = title_label()
         layout.addWidget(self.title)
         self.body = QWidget()
@@ -111,7 +111,7 @@ class FormScreen(Screen):
         self.body_layout.setSpacing(12)
         self.scroll = touch_scroll_area(self.body)
         layout.addWidget(self.scroll, 1)
-        self.keyboard = TouchKeyboard()
+        self.keyboard = TouchKeyboard(pinyin=True)
         self.keyboard.key_pressed.connect(self._type)
         self.keyboard.backspace.connect(lambda: self.current and self.current.backspace())
         self.keyboard.cleared.connect(lambda: self.current and self.current.clear())
@@ -139,14 +139,20 @@ class FormScreen(Screen):
                 button.toggled.connect(lambda _on: self._update_visible())
         self.body_layout.addStretch(1)
         self._update_visible()
-        self.current = next((r.edit for r in self.rows.values() if r.edit is not None
-                             and not r.edit.isReadOnly() and r.edit.text() == ""), None)
+        self._set_current(next((r.edit for r in self.rows.values() if r.edit is not None
+                                and not r.edit.isReadOnly() and r.edit.text() == ""), None))
         self.retranslate()
+
+    def _set_current(self, edit: QLineEdit | None) -> None:
+        """Type into ``edit`` from now on; pinyin only where Chinese belongs (names, addresses)."""
+        self.current = edit
+        kind = next((r.field.type for r in self.rows.values() if r.edit is edit), None)
+        self.keyboard.allow_chinese(kind == "text")
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
         if (event.type() == QEvent.Type.FocusIn and isinstance(watched, QLineEdit)
-                and not watched.isReadOnly()):
-            self.current = watched
+                and not watched.isReadOnly() and watched is not self.current):
+            self._set_current(watched)
         return False
 
     def answers(self) -> dict[str, str]:
@@ -206,6 +212,7 @@ class FormScreen(Screen):
         self.errors = {}
         self.current = None
         clear_layout(self.body_layout)
+        self.keyboard.set_chinese(self.keyboard.chinese)  # pending pinyin is visitor data too
 
     def retranslate(self) -> None:
         self.title.setText(self.t("apply.form.title"))

@@ -15,6 +15,8 @@ from kiosk.ui.evaluate_screen import EvaluateScreen
 from kiosk.ui.progress_screen import ProgressScreen
 from kiosk.ui.screen import Screen
 
+SCAN_POLL_S = 0.5  # one wait for a serial scanner's code; the poll repeats while on screen
+
 
 class CaseFlow(QObject):
     def __init__(self, window: Any, services: Any) -> None:
@@ -35,18 +37,69 @@ class CaseFlow(QObject):
         self.progress.clear()
         self.progress.set_reader_available(self.devices is not None)
         self.window.show_screen(self.progress)
+        self.listen_for_scans()
+
+    _listening = False
+
+    def listen_for_scans(self) -> None:
+        """With a serial scanner, a receipt QR read while the progress screen shows looks it up
+        (a keyboard-wedge scanner types into the field instead). Polls in short waits, so the
+        device thread is free for a card read within SCAN_POLL_S."""
+        devices = self.devices
+        scanner = getattr(getattr(devices, "devices", None), "scanner", None)
+        if not hasattr(scanner, "read_code") or self._listening:
+            return  # no serial scanner (none, or a wedge typing into the field), or polling
+        self._listening = True
+
+        def heard(code: str | None) -> None:
+            self._listening = False
+            if not self.progress.isVisible():
+                return  # the visitor left the screen: stop listening
+            if code:
+                self.find(code)
+            self.listen_for_scans()
+
+        def no_scanner(exc: Exception) -> None:
+            self._listening = False  # none configured (or a wedge), or it went away
+
+        devices.wait_scan(SCAN_POLL_S, heard, no_scanner)
 
     def start_evaluation(self) -> None:
         self.evaluate.clear()
         self.window.show_screen(self.evaluate)
 
     def find(self, text: str) -> None:
+        """By a typed number or the receipt QR's text (shown back as the number it holds)."""
+        self.progress.field.setText(progress.number_in(text))
+
         def job(db: Any) -> list[tuple]:
             found = progress.find_progress(db, text)
             return _with_names(db, [found] if found else [])
 
-        self.services.worker.submit(job, self.progress.show_answers,
-                                    lambda exc: self.progress.show_problem())
+        def done(answers: list[tuple]) -> None:
+            if answers:  # a loosely typed or scanned number is shown back as printed
+                self.progress.field.setText(answers[0][0].application.number)
+            self.show_with_platform(answers)
+
+        self.services.worker.submit(job, done, lambda exc: self.progress.show_problem())
+
+    def show_with_platform(self, answers: list[tuple], by_card: bool = False) -> None:
+        """The local history at once; then, per application, the platform's newest status."""
+        ask = getattr(self.services, "platform_application", None)
+        online = ask is not None and getattr(self.services, "sync_enabled", False)
+        self.progress.show_answers(answers, by_card=by_card,
+                                   platform="checking" if online else "offline")
+        if not online:
+            return
+        for found, _name in answers:
+            number = found.application.number
+
+            def answered(answer: Any, number: str = number) -> None:
+                newest = progress.platform_newest(answer)
+                self.progress.show_platform(number, "newest" if newest else "unknown", newest)
+
+            ask(number, answered,
+                lambda exc, number=number: self.progress.show_platform(number, "offline"))
 
     def find_by_card(self) -> None:
         """The card holder's own applications (the card is read, its number never shown)."""
@@ -58,7 +111,7 @@ class CaseFlow(QObject):
             number = card.id_number
             self.services.worker.submit(
                 lambda db: _with_names(db, progress.progress_of_person(db, number)),
-                lambda answers: self.progress.show_answers(answers, by_card=True),
+                lambda answers: self.show_with_platform(answers, by_card=True),
                 lambda exc: self.progress.show_problem())
 
         self.devices.read_card(read, lambda exc: self.progress.show_problem(

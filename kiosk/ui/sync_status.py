@@ -32,13 +32,17 @@ class SyncScheduler(QObject):
         self.timer = QTimer(self)
         self.timer.setInterval(max(1, interval_s) * 1000)
         self.timer.timeout.connect(self.run_now)
+        self.first = QTimer(self)  # the first round, soon after start; stop() cancels it too
+        self.first.setSingleShot(True)
+        self.first.setInterval(2000)
+        self.first.timeout.connect(self.run_now)
 
     def start(self) -> None:
         """Show the stored state at once, run a first round soon, then one every interval."""
         if not self.services.sync_enabled:
             return
         self.services.sync_state(self._stored_state)
-        QTimer.singleShot(2000, self.run_now)
+        self.first.start()
         self.timer.start()
 
     def _stored_state(self, report: object) -> None:
@@ -51,6 +55,7 @@ class SyncScheduler(QObject):
 
     def stop(self) -> None:
         self.timer.stop()
+        self.first.stop()
 
 
 def local_time(stamp: str | None, with_date: bool = False) -> str:

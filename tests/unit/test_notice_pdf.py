@@ -177,3 +177,58 @@ def test_cli_writes_the_notice_of_a_filed_application(catalog_db, tmp_path, caps
     assert main(["--data-dir", str(tmp_path), "admin", "notice", "NO-SUCH",
                  "--out", str(tmp_path / "n.pdf")]) == 1
     assert "no application 'NO-SUCH'" in capsys.readouterr().err
+
+
+needs_pdffonts = pytest.mark.skipif(shutil.which("pdffonts") is None,
+                                    reason="apt poppler-utils not installed (scripts/setup.sh)")
+
+
+def embedded_fonts(path: Path) -> list[tuple[str, str]]:
+    """(font name, emb column) of every font in the PDF, as poppler's pdffonts lists them."""
+    lines = subprocess.run(["pdffonts", str(path)], check=True, capture_output=True,
+                           text=True).stdout.splitlines()[2:]
+    return [(line.split()[0], line.split()[-5]) for line in lines if line.strip()]
+
+
+@needs_poppler
+@needs_pdffonts
+@pytest.mark.parametrize("lang, expected", [
+    ("zh-Hans", ["受理通知书", "申请编号", "电子扫描2页", "1个工作日内办结"]),
+    ("zh-Hant", ["受理通知書", "申請編號", "電子掃描2頁", "1個工作日內辦結", "受理通知书",
+                 "以簡體中文文本為準"]),
+    ("en", ["NoticeofAcceptance", "Applicationno.", "scanned,2page(s)", "受理通知书",
+            "theChinesetextprevails", "decidedwithin1workingday(s)"]),
+])
+def test_acceptance_notice_in_each_language_embeds_its_font(tmp_path, application, item, lang,
+                                                            expected):
+    out = render_acceptance_notice(application, item, "市民服务中心", tmp_path / f"{lang}.pdf",
+                                   issued_on=date(2026, 12, 7), query_url=URL, lang=lang)
+    fonts = embedded_fonts(out)
+    assert fonts and all(emb == "yes" for _, emb in fonts), fonts
+    info = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True).stdout
+    assert re.search(r"Pages:\s+1\n", info)  # one sheet of A4
+    text = re.sub(r"\s+", "", pdf_text(out))
+    for part in expected + ["H0001-K01-20261207-0042", "1101**********4514"]:
+        assert part in text, part
+    assert ID_NUMBER not in text
+    first_material = item["guide"]["materials"][0]["name"][lang]
+    assert re.sub(r"\s+", "", first_material) in text  # the guide's own name in that language
+    if lang == "en":
+        assert "7December2026" in text and "申请编号" not in text
+
+
+@needs_poppler
+@needs_pdffonts
+@pytest.mark.parametrize("lang, title", [("zh-Hans", "一次性告知书"), ("zh-Hant", "一次性告知書"),
+                                         ("en", "NoticeofMissingMaterials")])
+def test_missing_notice_in_each_language_names_the_materials_in_it(tmp_path, application, item,
+                                                                   lang, title):
+    wanted = item["guide"]["materials"][2]["name"]
+    out = render_missing_notice(application, item, "大厅", tmp_path / f"m-{lang}.pdf",
+                                missing=[wanted["zh-Hans"], "公章不清晰"], query_url=URL,
+                                lang=lang)
+    assert all(emb == "yes" for _, emb in embedded_fonts(out))
+    text = re.sub(r"\s+", "", pdf_text(out))
+    assert title in text
+    assert "1." + re.sub(r"\s+", "", wanted[lang]) in text  # the clerk's tick, translated
+    assert "2.公章不清晰" in text  # a clerk's own words stay as written
