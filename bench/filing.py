@@ -1,10 +1,12 @@
 """How long filing an application takes at the kiosk, from "File" to committed and queued.
 
 Each round: validate the form and pre-review (kiosk.prereview), store two scanned pages of 1 MB
-each by SHA-256 (temp file + fsync + rename + directory fsync), and write the application, its
-status and its outbox records in one transaction on a store with synchronous=FULL
+each by SHA-256 (read and decrypt the captured page, encrypt, temp file + fsync + rename +
+directory fsync), and write the application (personal fields encrypted), its status and its
+outbox records in one transaction on a store with synchronous=FULL
 (kiosk.prereview.file_reviewed → kiosk.applications.file_application). The pages are fresh
-random bytes every round, so no round reuses a stored file.
+random bytes every round, stored encrypted beforehand as the capture screen leaves them
+(kiosk.devices.capture.BlobStore), so no round reuses a stored file.
 
 Prints p50, p95 and max; the last line is `file_p95_ms: <n>` (target ≤ 150 ms).
 Run from the repository root: `.venv/bin/python bench/filing.py [rounds]`.
@@ -17,6 +19,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -28,6 +31,7 @@ if str(ROOT) not in sys.path:
 
 from kiosk import catalog  # noqa: E402
 from kiosk.config import Config  # noqa: E402
+from kiosk.devices.capture import BlobStore  # noqa: E402
 from kiosk.prereview import MaterialState, file_reviewed  # noqa: E402
 from kiosk.store import open_store  # noqa: E402
 
@@ -37,7 +41,9 @@ ANSWERS = {"applicant_type": "person", "name": "张丽", "id_number": "110105194
 PAGE_BYTES = 1024 * 1024
 
 
-def main(rounds: int = 60) -> float:
+def main(rounds: int = 60, *, inspect: Callable[[Path], None] | None = None) -> float:
+    """Run the rounds and print the figures; ``inspect`` sees the data directory before it is
+    deleted (bench/crypto.py searches it for plaintext)."""
     with tempfile.TemporaryDirectory(prefix="bench-filing-") as tmp:
         base = Path(tmp)
         db = open_store(base / "kiosk.db")
@@ -46,14 +52,12 @@ def main(rounds: int = 60) -> float:
         item = catalog.get_item(db, ITEM)
         assert item is not None
         config = Config()
-        (base / "scans").mkdir()
+        capture = BlobStore(base / "blobs")
         times = []
-        for n in range(rounds):
+        for _ in range(rounds):
             pages = []
-            for k in range(2):  # two scans, as the capture screen leaves them on disk
-                path = base / "scans" / f"{n}-{k}.jpg"
-                path.write_bytes(os.urandom(PAGE_BYTES))
-                pages.append(str(path))
+            for _k in range(2):  # two scans, as the capture screen leaves them on disk
+                pages.append(str(capture.put(os.urandom(PAGE_BYTES))[1]))
             required = [i for i, m in enumerate(item["guide"]["materials"]) if m["required"]]
             states = [MaterialState(required[0], pages=(pages[0],)),
                       MaterialState(required[1], pages=(pages[1],))]
@@ -62,6 +66,8 @@ def main(rounds: int = 60) -> float:
             file_reviewed(db, config, item, ANSWERS, states, base / "blobs",
                           today=date(2026, 12, 7))
             times.append((time.perf_counter() - start) * 1000)
+        if inspect is not None:
+            inspect(base)
         db.conn.close()
     times.sort()
     p95 = times[max(0, int(round(0.95 * len(times))) - 1)]

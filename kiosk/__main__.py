@@ -61,6 +61,12 @@ def _parser() -> argparse.ArgumentParser:
     from kiosk.notice_pdf import add_notice_commands
 
     add_notice_commands(adm_sub)  # notice NUMBER --out FILE.pdf
+    from kiosk.retention import add_retention_commands
+
+    add_retention_commands(adm_sub)  # purge [--dry-run]
+    from kiosk.rekey import add_keys_commands
+
+    add_keys_commands(adm_sub)  # keys status, keys rotate, keys open-backup
     return parser
 
 
@@ -194,10 +200,13 @@ def cmd_admin(args, config, data_dir: Path) -> int:
     from kiosk.notice_pdf import NOTICE_ADMIN_COMMANDS
     from kiosk.platform.cli import ADMIN_COMMANDS
     from kiosk.queue_cli import QUEUE_ADMIN_COMMANDS
+    from kiosk.rekey import KEYS_ADMIN_COMMANDS
+    from kiosk.retention import RETENTION_ADMIN_COMMANDS
     from kiosk.sync.cli import SYNC_ADMIN_COMMANDS
 
     commands = {**ADMIN_COMMANDS, **SYNC_ADMIN_COMMANDS, **QUEUE_ADMIN_COMMANDS,
-                **AUDIT_ADMIN_COMMANDS, **NOTICE_ADMIN_COMMANDS}
+                **AUDIT_ADMIN_COMMANDS, **NOTICE_ADMIN_COMMANDS, **RETENTION_ADMIN_COMMANDS,
+                **KEYS_ADMIN_COMMANDS}
     return commands[args.admin_command](args, config, data_dir)
 
 

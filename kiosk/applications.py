@@ -5,6 +5,10 @@ material files first, then the application itself) commit together or not at all
 visitor filed can exist here without also being on its way to the platform. Material files are
 stored by SHA-256 under the blob directory, durably, before that transaction commits.
 
+Personal data is encrypted at rest (kiosk.atrest): the applicant, form and pre-review columns,
+the application's frozen wire payload in the outbox, and every material file (still named by
+the SHA-256 of its plaintext; read it with :func:`read_blob`).
+
 The human number is hall + terminal + local date + per-day sequence
 (``H0001-K01-20261207-0042``): unique with no network, because the hall and terminal ids are
 unique and the sequence is taken from this store inside the filing transaction.
@@ -27,7 +31,9 @@ from urllib.parse import urlsplit
 
 import sqlite_utils
 
+from kiosk import atrest
 from kiosk.config import Config
+from kiosk.crypto import CryptoError, KeyRing
 
 EVENT_TYPES = ("ticket", "evaluation", "audit", "heartbeat")
 FILED = "filed"  # local status until the platform reports its own ("received", ...)
@@ -91,13 +97,22 @@ def blob_path(blobs_dir: Path, sha256: str) -> Path:
     return Path(blobs_dir) / sha256[:2] / sha256
 
 
-def store_blob(blobs_dir: Path, data: bytes) -> str:
-    """Store ``data`` by its SHA-256 (temp file + fsync + rename); returns the hex digest.
+def read_blob(blobs_dir: Path, sha256: str, keys: KeyRing) -> bytes:
+    """The plaintext of the material file with this SHA-256 (decrypted; OSError if missing)."""
+    return atrest.unseal_bytes(keys, blob_path(blobs_dir, sha256).read_bytes(), sha256)
 
-    Content-addressed, so storing the same bytes twice is harmless.
+
+def store_blob(blobs_dir: Path, data: bytes, keys: KeyRing) -> str:
+    """Store ``data`` encrypted, named by the SHA-256 of the plaintext (temp file + fsync +
+    rename); returns the hex digest. Storing the same bytes twice is harmless.
     """
     sha = hashlib.sha256(data).hexdigest()
-    target = blob_path(blobs_dir, sha)
+    write_durably(blob_path(blobs_dir, sha), atrest.seal_bytes(keys, data, sha))
+    return sha
+
+
+def write_durably(target: Path, data: bytes) -> None:
+    """Replace ``target`` with ``data`` so that a power cut leaves the old or the new file."""
     # Always (re)write: a file already there may be the corrupted copy we are replacing.
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
@@ -116,10 +131,9 @@ def store_blob(blobs_dir: Path, data: bytes) -> str:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
-    return sha
 
 
-def _material_entries(materials: Iterable[dict], blobs_dir: Path) -> list[dict]:
+def _material_entries(materials: Iterable[dict], blobs_dir: Path, keys: KeyRing) -> list[dict]:
     """Store each material's bytes and replace them by their hash (the wire form)."""
     entries = []
     for n, material in enumerate(materials):
@@ -129,13 +143,17 @@ def _material_entries(materials: Iterable[dict], blobs_dir: Path) -> list[dict]:
         data = material.get("data")
         if material.get("file") is not None:
             try:
-                data = Path(material["file"]).read_bytes()
+                data = atrest.read_file(Path(material["file"]), keys)  # a captured page
             except OSError as exc:
                 raise ApplicationError(
                     f"material {material['material']!r}: cannot read {material['file']}: "
                     f"{exc.strerror or exc}") from exc
+            except CryptoError as exc:
+                raise ApplicationError(
+                    f"material {material['material']!r}: {material['file']} cannot be "
+                    f"decrypted: {exc}") from exc
         if data is not None:
-            entry["sha256"] = store_blob(blobs_dir, bytes(data))
+            entry["sha256"] = store_blob(blobs_dir, bytes(data), keys)
             entry["size"] = len(data)
         else:
             entry.setdefault("sha256", None)
@@ -184,7 +202,8 @@ def file_application(
         raise ApplicationError("an application needs the service item's code")
     moment = now or utc_now()
     stamp = iso(moment)
-    entries = _material_entries(materials, blobs_dir)
+    keys = atrest.keys_for(db)
+    entries = _material_entries(materials, blobs_dir, keys)
     day = moment.astimezone().strftime("%Y%m%d")  # the hall's own calendar day
     app_id = str(uuid.uuid4())
     with db.atomic():
@@ -194,11 +213,13 @@ def file_application(
             terminal_id=config.terminal_id, filed_at=stamp, applicant=applicant, form=form,
             materials=entries, prereview=prereview or {}, status=FILED, updated_at=stamp,
         )
+        sealed = seal_personal(keys, app_id, applicant, form, application.prereview)
         db.execute(
-            "INSERT INTO applications VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO applications ({APPLICATION_COLUMNS}, id_index) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [app_id, number, item_code, config.hall_id, config.terminal_id, stamp,
-             canonical_dumps(applicant), canonical_dumps(form), canonical_dumps(entries), canonical_dumps(application.prereview),
-             FILED, stamp],
+             sealed["applicant"], sealed["form"], canonical_dumps(entries), sealed["prereview"],
+             FILED, stamp, atrest.id_index(keys, applicant.get("id_number", ""))],
         )
         db.execute(
             "INSERT INTO application_status (application_id, number, status, at, source) "
@@ -214,7 +235,12 @@ def file_application(
             if not already:
                 size = next(e["size"] for e in entries if e.get("sha256") == sha)
                 _enqueue(db, "blob", sha, canonical_dumps({"size": size}), stamp)
-        _enqueue(db, "application", app_id, canonical_dumps(application.wire()), stamp)
+        _enqueue(db, "application", app_id, atrest.seal(
+            keys, canonical_dumps(application.wire()), outbox_context(app_id)), stamp)
+        from kiosk import audit  # here: kiosk.audit imports this module
+
+        audit.append(db, f"kiosk:{config.terminal_id}", "application.filed", number,
+                     {"item": item_code}, now=moment)
     return application
 
 
@@ -233,20 +259,47 @@ def record_event(
     return event_id
 
 
-def _row_to_application(row: tuple) -> Application:
+# Personal fields of an application, sealed each under its own context (field + record).
+SEALED_FIELDS = ("applicant", "form", "prereview")
+APPLICATION_COLUMNS = ("id, number, item_code, hall_id, terminal_id, filed_at, applicant, form, "
+                       "materials, prereview, status, updated_at")
+
+
+def field_context(name: str, app_id: str) -> str:
+    return f"applications.{name}:{app_id}"
+
+
+def outbox_context(app_id: str) -> str:
+    """The context of an application's frozen wire payload in the outbox."""
+    return f"outbox.application:{app_id}"
+
+
+def seal_personal(keys: KeyRing, app_id: str, applicant: dict, form: dict,
+                  prereview: dict) -> dict[str, str]:
+    """The sealed column values of an application's personal fields."""
+    values = {"applicant": applicant, "form": form, "prereview": prereview}
+    return {name: atrest.seal(keys, canonical_dumps(values[name]), field_context(name, app_id))
+            for name in SEALED_FIELDS}
+
+
+def _row_to_application(row: tuple, keys: KeyRing) -> Application:
     (id_, number, item_code, hall_id, terminal_id, filed_at, applicant, form, materials,
      prereview, status, updated_at) = row
+
+    def opened(name: str, value: str) -> Any:
+        return json.loads(atrest.unseal(keys, value, field_context(name, id_)))
+
     return Application(id_, number, item_code, hall_id, terminal_id, filed_at,
-                       json.loads(applicant), json.loads(form), json.loads(materials),
-                       json.loads(prereview), status, updated_at)
+                       opened("applicant", applicant), opened("form", form), json.loads(materials),
+                       opened("prereview", prereview), status, updated_at)
 
 
 def get_application(db: sqlite_utils.Database, key: str) -> Application | None:
-    """The application with this id or human number, or None."""
+    """The application with this id or human number (personal fields decrypted), or None."""
     row = db.execute(
-        "SELECT * FROM applications WHERE id = ? OR number = ?", [key, key]
+        f"SELECT {APPLICATION_COLUMNS} FROM applications WHERE id = ? OR number = ?", [key, key]
     ).fetchone()
-    return _row_to_application(row) if row else None
+    return _row_to_application(row, atrest.keys_for(db)) if row else None
 
 
 def status_history(db: sqlite_utils.Database, application_id: str) -> list[dict]:

@@ -212,14 +212,22 @@ def verify(db: sqlite_utils.Database, *, anchor: tuple[int, str] | None = None) 
         report("removed", tail, f"record {tail} was queued for the platform but is no longer "
                                 "in the audit trail")
     if anchor is not None:
-        a_seq, a_hash = anchor
-        match = next((r for r in chain if r["seq"] == a_seq), None)
-        if match is None or match["hash"] != a_hash:
-            report("edited" if match else "removed", a_seq,
-                   f"record {a_seq} no longer matches the copy held outside this terminal")
+        problem = anchor_problem(chain, anchor)
+        if problem is not None:
+            problems.append(problem)
     head = chain[-1] if chain else None
     return AuditReport(len(chain), head["seq"] if head else None,
                        head["hash"] if head else None, problems)
+
+
+def anchor_problem(chain: list[dict], anchor: tuple[int, str]) -> AuditProblem | None:
+    """None when the chain still holds record ``seq`` with that ``hash``, else what is wrong."""
+    a_seq, a_hash = anchor
+    match = next((r for r in chain if r["seq"] == a_seq), None)
+    if match is not None and match["hash"] == a_hash:
+        return None
+    return AuditProblem("edited" if match else "removed", a_seq,
+                        f"record {a_seq} no longer matches the copy held outside this terminal")
 
 
 # --- ``kiosk admin audit verify | list`` ------------------------------------------------------
@@ -234,6 +242,9 @@ def add_audit_commands(adm_sub: Any) -> None:
     check.add_argument("--anchor", metavar="SEQ:HASH",
                        help="a record known from outside (the platform's copy, an earlier "
                             "verify's head) that must still be in the chain unchanged")
+    check.add_argument("--server", metavar="URL", nargs="?", const="",
+                       help="also fetch this terminal's anchor from the platform (default URL: "
+                            "platform_url of the configuration; the terminal token is used)")
     show = sub.add_parser("list", help="the audit records, oldest first")
     show.add_argument("--last", type=int, metavar="N", help="only the newest N records")
 
@@ -261,10 +272,23 @@ def admin_audit(args: Any, config: Any, data_dir: Any) -> int:
             return 0
         try:
             anchor = _parse_anchor(args.anchor) if args.anchor else None
+            held = _platform_anchor(config, data_dir, args.server) \
+                if args.server is not None else None
         except AuditError as exc:
             print(f"kiosk: {exc}", file=sys.stderr)
             return 2
         report = verify(db, anchor=anchor)
+        if held is not None:
+            print(f"platform anchor: {held['seq']}:{held['hash']} "
+                  f"({held['records']} records held)")
+            problem = anchor_problem(records(db), (held["seq"], held["hash"])) \
+                if held["seq"] else None
+            if problem is not None:
+                report.problems.append(problem)
+            if held.get("conflict_seq"):
+                report.problems.append(AuditProblem(
+                    "edited", held["conflict_seq"], f"the platform was sent record "
+                    f"{held['conflict_seq']} again with a different hash"))
     finally:
         db.conn.close()
     print(f"audit trail: {report.records} records, head {report.head_seq}:{report.head_hash}")
@@ -272,6 +296,26 @@ def admin_audit(args: Any, config: Any, data_dir: Any) -> int:
         print(f"{p.kind}: {p.message}")
     print("ok: the chain is whole" if report.ok else f"TAMPERED: {len(report.problems)} problem(s)")
     return 0 if report.ok else 1
+
+
+def _platform_anchor(config: Any, data_dir: Any, server: str) -> dict:
+    """This terminal's anchor as the platform holds it (GET .../audit-anchor)."""
+    from pathlib import Path
+
+    from kiosk.sync.errors import SyncError
+    from kiosk.sync.http import PlatformClient
+    from kiosk.sync.runner import SyncAgent
+
+    try:
+        agent = SyncAgent(config, Path(data_dir))
+        client = PlatformClient(server or config.platform_url, agent.client.session)
+        held = client.get_audit_anchor(config.hall_id, config.terminal_id)
+    except SyncError as exc:
+        raise AuditError(f"the platform's anchor cannot be fetched: {exc}") from exc
+    if not isinstance(held, dict) or not isinstance(held.get("seq"), int) or (
+            held["seq"] and not isinstance(held.get("hash"), str)):
+        raise AuditError("the platform's anchor answer is not understood")
+    return held
 
 
 AUDIT_ADMIN_COMMANDS = {"audit": admin_audit}

@@ -7,12 +7,16 @@ settings live in their own TOML tables ([printer], [idcard], [scanner], [capture
 
 from __future__ import annotations
 
+import base64
+import ipaddress
 import os
+import re
 import sys
 import tomllib
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from kiosk.i18n import LANGUAGES
 
@@ -91,6 +95,16 @@ class ScannerConfig:
 
 
 @dataclass(frozen=True)
+class A4PrinterConfig:
+    """[a4_printer]: the counter's A4 printer for notices (受理通知书, 一次性告知书)."""
+
+    kind: str = _doc("simulated", "lp (a CUPS queue) | simulated (PDFs saved to a folder) | none")
+    lp_queue: str = _doc("", "lp: the CUPS queue; empty = the default destination")
+    out_dir: str = _doc("", "simulated: the folder the PDFs go to; empty = <data dir>/printed-a4")
+    timeout_s: float = _doc(20.0, "lp: seconds to wait for CUPS to take the job")
+
+
+@dataclass(frozen=True)
 class CaptureConfig:
     """[capture]: document capture."""
 
@@ -119,6 +133,11 @@ class SyncConfig:
     # retry delay after a failed attempt: base * 2^(attempts-1), jittered, at most max
     backoff_base_s: float = 2.0
     backoff_max_s: float = 300.0
+    # TLS: CA bundle (PEM) for a platform certificate from a private CA; empty = the system's
+    ca_file: str = ""
+    # optional pins: SHA-256 (hex) of the platform certificate's SubjectPublicKeyInfo or of the
+    # whole certificate; several separated by spaces or commas (for a key change); empty = none
+    pin_sha256: str = ""
 
 
 @dataclass(frozen=True)
@@ -141,6 +160,14 @@ class QueueConfig:
 
 
 @dataclass(frozen=True)
+class SecurityConfig:
+    """[security]: personal data kept on this terminal."""
+
+    retention_days: int = _doc(30, "days after the platform acknowledged an application before "
+                               "its personal data and scans are purged here (1-3650)")
+
+
+@dataclass(frozen=True)
 class Config:
     hall_id: str = "H0001"
     terminal_id: str = "K01"
@@ -155,8 +182,10 @@ class Config:
     idcard: IdCardConfig = field(default_factory=IdCardConfig)
     scanner: ScannerConfig = field(default_factory=ScannerConfig)
     capture: CaptureConfig = field(default_factory=CaptureConfig)
+    a4_printer: A4PrinterConfig = field(default_factory=A4PrinterConfig)
     sync: SyncConfig = field(default_factory=SyncConfig)
     queue: QueueConfig = field(default_factory=QueueConfig)
+    security: SecurityConfig = field(default_factory=SecurityConfig)
 
     def template(self) -> str:
         """The documented configuration file for these values."""
@@ -199,6 +228,7 @@ CHOICES = {
     "idcard.kind": ("simulated", "serial", "none"),
     "scanner.kind": ("wedge", "serial", "simulated", "none"),
     "capture.kind": ("files", "camera", "sane", "simulated", "none"),
+    "a4_printer.kind": ("lp", "simulated", "none"),
 }
 
 
@@ -226,6 +256,55 @@ def _checked(path: Path, defaults: Any, data: dict, prefix: str = "") -> Any:
     return replace(defaults, **values)
 
 
+def plain_http_refusal(url: str) -> str | None:
+    """Why ``url`` may not be used for the platform (plain http to a host other than this
+    machine, or not http(s) at all), or None when it may."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return None
+    if parts.scheme == "http" and is_loopback(parts.hostname or ""):
+        return None
+    if parts.scheme == "http":
+        return (f"plain http:// to {parts.hostname or '?'} is refused: the platform must be "
+                "reached over https:// (http:// is allowed only for 127.0.0.1, ::1 or localhost)")
+    return f"the platform address {url!r} is not an https:// URL"
+
+
+def parse_pins(text: str) -> tuple[str, ...]:
+    """``[sync] pin_sha256`` as lower-case hex digests; ValueError naming a malformed pin.
+
+    A pin is 64 hex digits (colons allowed, as openssl prints them) or the base64 of the 32
+    bytes, optionally written ``sha256/<base64>`` as curl does."""
+    pins = []
+    for word in re.split(r"[\s,]+", text.strip()):
+        if not word:
+            continue
+        hex_text = word.replace(":", "").lower()
+        if re.fullmatch(r"[0-9a-f]{64}", hex_text):
+            pins.append(hex_text)
+            continue
+        try:
+            raw = base64.b64decode(word.removeprefix("sha256//").removeprefix("sha256/"),
+                                   validate=True)
+        except ValueError:
+            raw = b""
+        if len(raw) != 32:
+            raise ValueError(f"pin {word!r} is not a SHA-256 (64 hex digits or base64)")
+        pins.append(raw.hex())
+    return tuple(pins)
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and loopback addresses (127.0.0.0/8, ::1)."""
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def load_config(path: Path | None) -> Config:
     """Read ``path`` (missing file = all defaults) and check every value."""
     if path is None or not path.exists():
@@ -237,6 +316,12 @@ def load_config(path: Path | None) -> Config:
     config = _checked(path, Config(), data)
     if config.idle_timeout_s < 15:
         raise ConfigError(f"{path}: idle_timeout_s must be at least 15 seconds")
+    try:
+        parse_pins(config.sync.pin_sha256)
+    except ValueError as exc:
+        raise ConfigError(f"{path}: sync.pin_sha256: {exc}") from exc
+    if refusal := plain_http_refusal(config.platform_url):
+        raise ConfigError(f"{path}: platform_url: {refusal}")
     if "{code}" not in config.guide_url_template:
         raise ConfigError(f"{path}: guide_url_template must contain {{code}}")
     sync = config.sync
@@ -247,6 +332,8 @@ def load_config(path: Path | None) -> Config:
             raise ConfigError(f"{path}: sync.{name} must be more than 0")
     if sync.backoff_max_s < sync.backoff_base_s:
         raise ConfigError(f"{path}: sync.backoff_max_s must be at least sync.backoff_base_s")
+    if not 1 <= config.security.retention_days <= 3650:
+        raise ConfigError(f"{path}: security.retention_days must be 1 to 3650")
     return config
 
 

@@ -11,7 +11,8 @@ drops the old key.
 The ring is kept in the OS keyring when a usable one is present (``keyring`` package), else in
 a key file created mode 0600 under the data directory (refused if others can read it).
 A key file on the same disk protects copies of the database, not a stolen disk: see
-docs/security.md. Not yet wired into filing (kiosk.applications): that is the next step.
+docs/security.md. Wired into the store by kiosk.atrest (which ring a store uses, sealed fields,
+blind index) and kiosk.rekey (migrating a plaintext store, rotation in batches).
 """
 
 from __future__ import annotations

@@ -27,9 +27,14 @@ class IdNumberError(ValueError):
     """An ID number is malformed or fails its check; the message says which part is wrong."""
 
 
+def _ascii_digits(text: str) -> bool:
+    """0-9 only: str.isdigit() also takes '²' and other digits int() or a card never has."""
+    return text.isascii() and text.isdigit()
+
+
 def gb11643_check_digit(first17: str) -> str:
     """The check character (0-9 or X) for the first 17 digits of a resident ID number."""
-    if len(first17) != 17 or not first17.isdigit():
+    if len(first17) != 17 or not _ascii_digits(first17):
         raise IdNumberError("the first 17 characters of an ID number must be digits")
     total = sum(int(d) * w for d, w in zip(first17, _GB_WEIGHTS, strict=True))
     return _GB_CHECK[total % 11]
@@ -54,7 +59,7 @@ def parse_resident_id(text: str, *, today: date | None = None) -> ResidentId:
     number = text.strip().upper()
     if len(number) != 18:
         raise IdNumberError(f"an ID number has 18 characters, this one has {len(number)}")
-    if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
+    if not _ascii_digits(number[:17]) or not (_ascii_digits(number[17]) or number[17] == "X"):
         raise IdNumberError("an ID number is 17 digits followed by a digit or X")
     if int(number[:2]) not in _PROVINCES:
         raise IdNumberError(f"region code {number[:6]} is not a province of China")
@@ -101,7 +106,7 @@ def mrz_check_digit(value: str) -> str:
     """ICAO 9303 check digit: digits as themselves, A-Z as 10-35, '<' as 0; weights 7, 3, 1."""
     total = 0
     for i, ch in enumerate(value):
-        if ch.isdigit():
+        if _ascii_digits(ch):
             v = int(ch)
         elif "A" <= ch <= "Z":
             v = ord(ch) - ord("A") + 10
@@ -154,7 +159,7 @@ class Mrz:
 
 
 def _mrz_date(yymmdd: str, today: date, *, past: bool) -> date | None:
-    if not yymmdd.isdigit():
+    if not _ascii_digits(yymmdd):
         return None
     yy, mm, dd = int(yymmdd[:2]), int(yymmdd[2:4]), int(yymmdd[4:6])
     century = today.year // 100 * 100

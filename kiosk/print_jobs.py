@@ -112,6 +112,9 @@ def reprint(db: sqlite_utils.Database, receipt_no: str) -> Job:
     if not rows:
         raise UnknownReceipt(f"no receipt {receipt_no!r} was printed or queued here")
     doc = Document.from_json(rows[0]["document"]).as_copy(rows[0]["copy"] + 1)
+    if not doc.lines:  # emptied by kiosk.retention: the personal data is gone from here
+        raise UnknownReceipt(f"receipt {receipt_no!r} was purged on this terminal (retention); "
+                             "the platform still has the application")
     return enqueue(db, doc)
 
 

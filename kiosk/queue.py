@@ -35,11 +35,17 @@ from typing import Any, Protocol
 
 import sqlite_utils
 
+from kiosk import audit
 from kiosk.store import get_setting, set_setting
 
 log = logging.getLogger(__name__)
 
 STATES = ("waiting", "called", "serving", "done", "no_show", "transferred")
+#: a counter's action → its audit record's action (kiosk.audit)
+TICKET_AUDIT_ACTIONS = {"call": "ticket.called", "start": "ticket.serving",
+                        "finish": "ticket.done", "no_show": "ticket.no_show",
+                        "transfer": "ticket.transferred", "recall": "ticket.recalled",
+                        "priority": "ticket.priority"}
 FINAL_STATES = ("done", "no_show", "transferred")
 #: action → (states it may start from, state it leads to)
 ACTIONS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -498,15 +504,22 @@ class TicketIssuer:
             slot_start=t.get("slot_start"), slot_end=t.get("slot_end"),
             reprint=bool(answer.get("reprint")))
         with self.db.atomic():
-            self.db.execute(
+            stored = self.db.execute(
                 "INSERT INTO queue_tickets (id, day, number, category, item_code, "
                 "appointment_code, application_no, lang, issued_at, source, sync_state, answer) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'online', 'held', ?) "
                 "ON CONFLICT(id) DO NOTHING",
                 [issued.id, issued.day, issued.number, issued.category, issued.item_code,
                  issued.appointment_code, t.get("application_no"), lang, issued.issued_at,
-                 json.dumps(issued.as_dict(), ensure_ascii=False)])
+                 json.dumps(issued.as_dict(), ensure_ascii=False)]).rowcount
+            if stored:
+                self._audit_issue(issued, "online")
         return issued
+
+    def _audit_issue(self, issued: IssuedTicket, source: str) -> None:
+        # Ticket number, category and day only: nothing about the visitor.
+        audit.append(self.db, f"kiosk:{self.terminal_id}", "ticket.issued", issued.number,
+                     {"day": issued.day, "category": issued.category, "source": source})
 
     def _issue_offline(self, ticket_id: str, request: dict) -> IssuedTicket:
         category = request["category"]
@@ -531,6 +544,7 @@ class TicketIssuer:
                 [ticket_id, day, number, category, request["item_code"],
                  request["appointment_code"], request["application_no"], request["lang"],
                  issued_at, json.dumps(issued.as_dict(), ensure_ascii=False)])
+            self._audit_issue(issued, "offline")
         return issued
 
     def _remember_board_entry(self, answer: dict) -> None:
@@ -742,11 +756,13 @@ class CounterDesk:
             raise QueueUnavailable("the hall queue cannot be reached; recall again later")
         answer = self.queue.act(self.window, "recall", str(uuid.uuid4()), self.current["id"])
         self.current = answer["ticket"]
+        self._audit("recall", answer)
         return self.state()
 
     def mark_priority(self, number: str, reason: str = "elderly") -> dict:
         """Mark a waiting visitor priority (elderly, disabled, …): they are called sooner."""
         answer = self.queue.mark_priority(normalise_number(number), str(uuid.uuid4()), reason)
+        self._audit("priority", answer)  # not the reason: free text about the visitor
         return answer["ticket"]
 
     def _ticket_action(self, action: str, clears: bool = False,
@@ -785,7 +801,7 @@ class CounterDesk:
                 log.warning("window %s: %s refused: %s", self.window, action, exc)
                 continue
             self.offline = False
-            self._mark(seq, "done", answer=answer)
+            self._mark(seq, "done", answer=answer, action=action)
             if action == "call":
                 self.current = answer.get("ticket")
                 self.application = answer.get("application")
@@ -793,13 +809,25 @@ class CounterDesk:
         return self.state()
 
     def _mark(self, seq: int, state: str, answer: dict | None = None,
-              error: str | None = None) -> None:
+              error: str | None = None, action: str = "") -> None:
         with self.db.atomic():
             self.db.execute(
                 "UPDATE queue_actions SET state = ?, answer = ?, error = ?, done_at = ? "
                 "WHERE seq = ?",
                 [state, json.dumps(answer, ensure_ascii=False) if answer is not None else None,
                  error, iso(self.clock()), seq])
+            if state == "done" and answer is not None:
+                self._audit(action, answer)
+
+    def _audit(self, action: str, answer: dict, details: dict | None = None) -> None:
+        """The hall queue took a clerk's action: one audit record (ticket number only)."""
+        ticket = answer.get("ticket") or {}
+        if not ticket.get("number"):
+            return  # "call next" with nobody waiting changes no ticket
+        with self.db.atomic():
+            audit.append(self.db, self.staff_id or f"window:{self.window}",
+                         TICKET_AUDIT_ACTIONS.get(action, f"ticket.{action}"), ticket["number"],
+                         {"window": self.window, "state": ticket.get("state"), **(details or {})})
 
 
 # --- the store's queue tables (migration 0005_queue) ----------------------------------------------

@@ -22,6 +22,18 @@ def add_queue_commands(adm_sub: Any) -> None:
     add.add_argument("--name", required=True, help="the clerk's name, shown at the counter")
     add.add_argument("--pin-stdin", action="store_true",
                      help="read the PIN from stdin (else asked twice, without echo)")
+    add.add_argument("--role", choices=["clerk", "admin"], default="clerk",
+                     help="clerk: counters only; admin: also the admin console and the kiosk's "
+                          "PIN exit (default: clerk)")
+    adm_sub.add_parser("list-staff", help="the staff who may sign in here, with their roles")
+    change = adm_sub.add_parser("change-pin", help="a staff member changes their own PIN (the "
+                                "old one is checked first; wrong ones count toward the lockout)")
+    change.add_argument("staff_id")
+    change.add_argument("--pin-stdin", action="store_true",
+                        help="read the old and the new PIN from stdin, one per line")
+    role = adm_sub.add_parser("set-role", help="make a staff member a clerk or an admin")
+    role.add_argument("staff_id")
+    role.add_argument("role", choices=["clerk", "admin"])
     stats = adm_sub.add_parser("queue-stats", help="the hall queue's statistics for a day: per "
                                "category and window, tickets, served, no-shows, waiting and "
                                "service times (median, p90)")
@@ -49,13 +61,75 @@ def admin_add_staff(args: argparse.Namespace, config: Any, data_dir: Path) -> in
             return 1
     db = open_store(data_dir / "kiosk.db")
     try:
-        staff.add_staff(db, args.staff_id, args.name, pin)
+        staff.add_staff(db, args.staff_id, args.name, pin, args.role, actor=_actor())
     except staff.StaffError as exc:
         _err(str(exc))
         return 1
     finally:
         db.conn.close()
-    print(f"clerk {args.staff_id} ({args.name}) can sign in at the counters of this terminal")
+    where = "the counters and the admin console" if args.role == "admin" else "the counters"
+    print(f"{args.role} {args.staff_id} ({args.name}) can sign in at {where} of this terminal")
+    return 0
+
+
+def _actor() -> str:
+    """Who ran an admin command, for the audit trail: the OS account (no PIN on the CLI)."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def admin_list_staff(args: argparse.Namespace, config: Any, data_dir: Path) -> int:
+    from kiosk import staff
+    from kiosk.store import open_store
+
+    db = open_store(data_dir / "kiosk.db")
+    try:
+        for member in staff.staff_list(db):
+            print(f"{member.staff_id:<16} {member.role:<6} {member.name}")
+    finally:
+        db.conn.close()
+    return 0
+
+
+def admin_change_pin(args: argparse.Namespace, config: Any, data_dir: Path) -> int:
+    from kiosk import staff
+    from kiosk.store import open_store
+
+    if args.pin_stdin:
+        old, new = sys.stdin.readline().strip(), sys.stdin.readline().strip()
+    else:
+        old = getpass.getpass("current PIN: ")
+        new = getpass.getpass("new PIN (4-12 digits): ")
+        if getpass.getpass("new PIN again: ") != new:
+            _err("the two new PINs differ; nothing changed")
+            return 1
+    db = open_store(data_dir / "kiosk.db")
+    try:
+        staff.change_pin(db, args.staff_id, old, new)
+    except staff.StaffError as exc:
+        _err(str(exc))
+        return 1
+    finally:
+        db.conn.close()
+    print(f"{args.staff_id}: PIN changed")
+    return 0
+
+
+def admin_set_role(args: argparse.Namespace, config: Any, data_dir: Path) -> int:
+    from kiosk import staff
+    from kiosk.store import open_store
+
+    db = open_store(data_dir / "kiosk.db")
+    try:
+        staff.set_role(db, args.staff_id, args.role, actor=_actor())
+    except staff.StaffError as exc:
+        _err(str(exc))
+        return 1
+    finally:
+        db.conn.close()
+    print(f"{args.staff_id} is now {args.role}")
     return 0
 
 
@@ -125,4 +199,6 @@ def _table(rows: list) -> str:
     return f"hall queue statistics for {day} (times in seconds)\n" + "\n".join(lines)
 
 
-QUEUE_ADMIN_COMMANDS = {"add-staff": admin_add_staff, "queue-stats": admin_queue_stats}
+QUEUE_ADMIN_COMMANDS = {"add-staff": admin_add_staff, "queue-stats": admin_queue_stats,
+                        "list-staff": admin_list_staff, "set-role": admin_set_role,
+                        "change-pin": admin_change_pin}

@@ -17,12 +17,11 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import unquote, urlsplit
 
 import sqlite_utils
 
+from kiosk import audit
 from kiosk.applications import (
-    PROGRESS_PATH,
     Application,
     canonical_dumps,
     get_application,
@@ -30,6 +29,7 @@ from kiosk.applications import (
     utc_now,
 )
 from kiosk.progress import find_progress
+from kiosk.retention import purged_at
 
 DECISIONS = {"accept": "accepted", "return": "returned", "reject": "rejected"}
 FINAL = ("accepted", "rejected")  # docs/protocol.md: a returned application can be decided again
@@ -64,11 +64,7 @@ def find(db: sqlite_utils.Database, number_or_qr_text: str) -> Application | Non
     The receipt QR holds the progress URL ``…/progress/<number>``; hyphens, spaces and case in
     a typed number do not matter (see kiosk.progress.normalise_number).
     """
-    text = (number_or_qr_text or "").strip()
-    if PROGRESS_PATH in text:  # the QR of kiosk.applications.progress_url
-        path = urlsplit(text).path if "://" in text else text.split("?")[0].split("#")[0]
-        text = unquote(path.rsplit(PROGRESS_PATH, 1)[1].strip("/"))
-    found = find_progress(db, text)
+    found = find_progress(db, number_or_qr_text)  # reads the QR's URL (progress.number_in)
     return found.application if found else None
 
 
@@ -86,6 +82,14 @@ def _stored_decision(db: sqlite_utils.Database, decision_id: str) -> Decision | 
         "SELECT payload FROM events WHERE id = ? AND type = 'decision'", [decision_id]
     ).fetchone()
     return Decision(**json.loads(row[0])) if row else None
+
+
+def _audit_actor(clerk: str) -> str:
+    """The staff id in "王芳 (S001)" (how the counter names the clerk), never the name."""
+    found = re.search(r"\(([A-Za-z0-9_-]{1,32})\)\s*$", clerk)
+    if found:
+        return found.group(1)
+    return clerk if re.fullmatch(r"[A-Za-z0-9_-]{1,32}", clerk) else "clerk"
 
 
 def decide(
@@ -132,6 +136,9 @@ def decide(
         application = get_application(db, application_id)
         if application is None or application.id != application_id:
             raise ReviewError(f"no application {application_id!r} is stored at this terminal")
+        if purged_at(application):
+            raise ReviewError(f"application {application.number} was purged on this terminal "
+                              "(retention); decide it on the platform")
         if application.status in FINAL:
             raise ReviewError(f"application {application.number} is already {application.status}; "
                               "that decision is final")
@@ -153,4 +160,8 @@ def decide(
             "VALUES ('event', ?, ?, ?, ?)",
             [did, canonical_dumps(wire), stamp, stamp],
         )
+        # Number, decision and missing-material names only; the reason may name the applicant.
+        audit.append(db, _audit_actor(clerk), f"application.{result.status}", application.number,
+                     {"decision": decision, "decision_id": did, "missing": len(items)},
+                     now=now)
     return result

@@ -8,6 +8,7 @@ pending migration touches an existing database.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -157,6 +158,20 @@ def m0006_audit(db: sqlite_utils.Database) -> None:
     audit.create_tables(db)
 
 
+def m0007_encrypt_at_rest(db: sqlite_utils.Database) -> None:
+    """Personal fields, application payloads, scan files and old backups encrypted (kiosk.rekey)."""
+    from kiosk import rekey
+
+    rekey.encrypt_existing(db)
+
+
+def m0008_staff_roles(db: sqlite_utils.Database) -> None:
+    """Staff roles, clerk or admin (see kiosk.staff)."""
+    from kiosk import staff
+
+    staff.create_tables(db)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("0001_catalog", m0001_catalog),
     ("0002_search", m0002_search),
@@ -164,6 +179,8 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("0004_print_jobs", m0004_print_jobs),
     ("0005_queue", m0005_queue),
     ("0006_audit", m0006_audit),
+    ("0007_encrypt_at_rest", m0007_encrypt_at_rest),
+    ("0008_staff_roles", m0008_staff_roles),
 ]
 
 
@@ -183,10 +200,30 @@ def open_store(path: Path | str, *, migrations: list[tuple[str, Migration]] | No
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
         db.execute("PRAGMA foreign_keys=ON")
-        migrate(db, path, MIGRATIONS if migrations is None else migrations)
+        # Freed space is zeroed: a value replaced by its ciphertext leaves no plaintext behind.
+        db.execute("PRAGMA secure_delete=ON")
+        ran = migrate(db, path, MIGRATIONS if migrations is None else migrations)
+        if "0007_encrypt_at_rest" in ran and str(path) != ":memory:":
+            # Rewrite the file and empty the WAL: no page of the plaintext store survives.
+            db.execute("VACUUM")
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        if str(path) != ":memory:":
+            _open_data_keys(db)
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"cannot open the local store {path}: {exc}") from exc
     return db
+
+
+def _open_data_keys(db: sqlite_utils.Database) -> None:
+    """Load the data keys with the store (kiosk.atrest), so that a key file with the wrong
+    mode shows at start-up and the first filing does not pay for loading them."""
+    from kiosk import atrest
+    from kiosk.crypto import CryptoError
+
+    try:
+        atrest.keys_for(db)
+    except CryptoError as exc:  # still open the store: catalog and queue need no keys
+        logging.getLogger(__name__).error("the data keys cannot be used: %s", exc)
 
 
 def applied_migrations(db: sqlite_utils.Database) -> list[str]:
@@ -205,7 +242,9 @@ def migrate(db: sqlite_utils.Database, path: Path, migrations: list[tuple[str, M
     if not pending:
         return []
     if done and str(path) != ":memory:":
-        backup(db, path.with_name(f"{path.name}.before-{pending[0][0]}.bak"))
+        from kiosk import atrest  # encrypted: a backup is no plaintext copy of the store
+
+        atrest.write_backup(db, path.with_name(f"{path.name}.before-{pending[0][0]}.bak"))
     ran = []
     for name, fn in pending:
         # IMMEDIATE takes the write lock first: two threads or processes opening a new store at

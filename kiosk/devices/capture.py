@@ -23,6 +23,8 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from kiosk import atrest, crypto
+from kiosk.crypto import KeyRing
 from kiosk.devices import DeviceError, DeviceState
 
 # Decompression bombs: no real page is more than ~100 megapixels (A3 at 600 dpi is 70).
@@ -75,25 +77,31 @@ def normalise(data: bytes, options: PageOptions = PageOptions()) -> tuple[bytes,
 
 
 class BlobStore:
-    """Files named by the SHA-256 of their content: blobs/ab/abcdef....jpg."""
+    """Files named by the SHA-256 of their (plaintext) content, stored encrypted with the data
+    keys of the data directory above ``root`` (kiosk.atrest): blobs/ab/abcdef....jpg."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, keys: KeyRing | None = None) -> None:
         self.root = Path(root)
+        self.keys = keys if keys is not None else atrest.open_keys(self.root.parent)
 
     def path_for(self, sha: str, suffix: str = ".jpg") -> Path:
         return self.root / sha[:2] / f"{sha}{suffix}"
+
+    def read(self, path: Path) -> bytes:
+        """The plaintext of a page stored here (what a screen shows)."""
+        return atrest.read_file(Path(path), self.keys)
 
     def put(self, data: bytes, suffix: str = ".jpg") -> tuple[str, Path]:
         """Store ``data`` (once: the same bytes map to the same file) and return (sha, path)."""
         sha = hashlib.sha256(data).hexdigest()
         path = self.path_for(sha, suffix)
-        if path.exists() and path.stat().st_size == len(data):
+        if path.exists() and _sealed(path):
             return sha, path
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
             with open(tmp, "wb") as f:
-                f.write(data)
+                f.write(atrest.seal_bytes(self.keys, data, sha))
                 f.flush()
                 os.fsync(f.fileno())  # the page survives a power cut once put() returns
             os.replace(tmp, path)
@@ -101,6 +109,20 @@ class BlobStore:
             tmp.unlink(missing_ok=True)
             raise CaptureError(f"cannot store the page in {self.root}: {exc}") from exc
         return sha, path
+
+
+def read_page(path: Path | str) -> bytes:
+    """The plaintext of a page file a BlobStore wrote (``<data dir>/blobs/ab/<sha>.jpg``)."""
+    path = Path(path)
+    data = path.read_bytes()
+    if not crypto.is_encrypted(data):
+        return data
+    return atrest.unseal_bytes(atrest.open_keys(path.parents[2]), data, path.name.split(".")[0])
+
+
+def _sealed(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return crypto.is_encrypted(fh.read(len(crypto.BLOB_MAGIC)))
 
 
 def store_pages(raw_pages: list[bytes], store: BlobStore, options: PageOptions) -> list[Page]:

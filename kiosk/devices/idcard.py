@@ -243,7 +243,7 @@ def decode_text(block: bytes, photo: bytes = b"", *, today: date | None = None) 
         raise InvalidCard("the card holds no name")
     if sex_code not in SEXES:
         raise InvalidCard(f"sex code {sex_code!r} is not a GB 2261 code")
-    if eth_code.isdigit() and 1 <= int(eth_code) <= len(ETHNICITIES):
+    if eth_code.isascii() and eth_code.isdigit() and 1 <= int(eth_code) <= len(ETHNICITIES):
         ethnicity = ETHNICITIES[int(eth_code) - 1]
     elif eth_code in ETHNICITY_OTHER:
         ethnicity = ETHNICITY_OTHER[eth_code]

@@ -157,9 +157,17 @@ def _m0002_hall_queue(conn: sqlite3.Connection) -> None:
     create_queue_tables(conn)
 
 
+def _m0003_audit_anchor(conn: sqlite3.Connection) -> None:
+    """Each terminal's audit chain as received, and how far it is verified (audit_anchor)."""
+    from kiosk.platform.audit_anchor import create_tables
+
+    create_tables(conn)
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("0001_init", _m0001_init),
     ("0002_hall_queue", _m0002_hall_queue),
+    ("0003_audit_anchor", _m0003_audit_anchor),
 ]
 
 

@@ -122,6 +122,20 @@ class StatusOut(BaseModel):
     more: bool = Field(description="true when more changes wait after this page")
 
 
+class HistoryEntry(BaseModel):
+    status: Literal["received", "accepted", "returned", "rejected"]
+    at: str
+    detail: dict[str, Any]
+
+
+class ApplicationStatusOut(BaseModel):
+    id: str
+    number: str
+    item_code: str
+    status: Literal["received", "accepted", "returned", "rejected"]
+    history: list[HistoryEntry] = Field(description="every status it had, oldest first")
+
+
 class DecisionIn(_Strict):
     decision_id: UUIDText
     decision: Literal["accept", "return", "reject"]
@@ -207,6 +221,17 @@ class TerminalOut(BaseModel):
 
 class TerminalsOut(BaseModel):
     terminals: list[TerminalOut]
+
+
+class AuditAnchorOut(BaseModel):
+    hall_id: str
+    terminal_id: str
+    seq: int = Field(description="highest audit record verified link by link from record 1; "
+                                 "0 when none")
+    hash: str | None = Field(description="that record's hash; null when seq is 0")
+    records: int = Field(description="audit records of this terminal the platform holds")
+    conflict_seq: int | None = Field(description="lowest seq sent again with a different hash")
+    updated_at: str | None
 
 
 class HealthOut(BaseModel):

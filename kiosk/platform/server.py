@@ -33,6 +33,8 @@ from kiosk.platform.models import (
     MAX_BATCH,
     SHA256_PATTERN,
     ApplicationsIn,
+    ApplicationStatusOut,
+    AuditAnchorOut,
     CatalogIn,
     CatalogOut,
     DecisionIn,
@@ -316,6 +318,13 @@ def create_app(db: PlatformDB, public_key: Ed25519PublicKey | None) -> FastAPI:
         """Status changes of the caller's hall after the cursor, oldest first."""
         return service.status_changes(db, who, since, limit)
 
+    @app.get("/v1/applications/by-number/{number}", response_model=ApplicationStatusOut,
+             tags=["applications"], responses={404: {"model": ErrorOut}})
+    def get_application_status(who: Caller,
+                               number: Annotated[str, PathParam(max_length=64)]) -> dict:
+        """One application of the caller's hall by its number, with its status history."""
+        return service.application_status(db, who, number)
+
     @app.post("/v1/applications/{application_id}/decision", response_model=DecisionOut,
               tags=["applications"],
               responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}})
@@ -332,6 +341,13 @@ def create_app(db: PlatformDB, public_key: Ed25519PublicKey | None) -> FastAPI:
     def get_terminals(who: Caller) -> dict:
         """Every enrolled terminal with its latest heartbeat (admin)."""
         return {"terminals": service.list_terminals(db, who)}
+
+    @app.get("/v1/terminals/{hall_id}/{terminal_id}/audit-anchor",
+             response_model=AuditAnchorOut, tags=["terminals"])
+    def get_audit_anchor(who: Caller, hall_id: Annotated[str, PathParam(max_length=64)],
+                         terminal_id: Annotated[str, PathParam(max_length=64)]) -> dict:
+        """How far the platform has verified the terminal's audit chain (it or an admin)."""
+        return service.get_audit_anchor(db, who, hall_id, terminal_id)
 
     @app.post("/v1/terminals", response_model=EnrollOut, status_code=201, tags=["terminals"])
     def post_terminal(who: Caller, body: EnrollIn) -> dict:

@@ -16,6 +16,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from kiosk.platform import audit_anchor
 from kiosk.platform.db import PlatformDB, Principal, now_iso
 from kiosk.platform.models import Application, DecisionIn, Event
 from kiosk.sync.signing import canonical_json, verify_bundle
@@ -217,6 +218,25 @@ def status_changes(db: PlatformDB, who: Principal, since: str | None,
     return {"changes": changes, "cursor": str(cursor), "more": more}
 
 
+def application_status(db: PlatformDB, who: Principal, number: str) -> dict[str, Any]:
+    """An application of the caller's hall by its number, with every status it had.
+
+    Another hall's application answers 404 like an unknown one: a terminal learns nothing
+    about halls it does not belong to.
+    """
+    require_terminal(who)
+    with db.read() as conn:
+        app = conn.execute("SELECT id, number, item_code, status FROM applications "
+                           "WHERE hall_id = ? AND number = ?", (who.hall_id, number)).fetchone()
+        if app is None:
+            raise ApiError(404, "not_found", f"no application {number!r} in hall {who.hall_id}")
+        rows = conn.execute("SELECT status, at, detail FROM status_changes "
+                            "WHERE application_id = ? ORDER BY seq", (app[0],)).fetchall()
+    history = [{"status": r[0], "at": r[1], "detail": json.loads(r[2])} for r in rows]
+    return {"id": app[0], "number": app[1], "item_code": app[2], "status": app[3],
+            "history": history}
+
+
 def decide(db: PlatformDB, who: Principal, application_id: str, decision: DecisionIn) -> str:
     """Record a clerk's decision once (idempotent by decision_id); returns the new status."""
     require_terminal(who)
@@ -271,6 +291,7 @@ def record_events(db: PlatformDB, who: Principal, events: Sequence[Event]) -> li
     results: list[dict[str, Any]] = []
     now = now_iso()
     prepared = [(event, content_hash(event.model_dump())) for event in events]
+    audit_records: list[Any] = []
     with db.write() as conn:
         for event, digest in prepared:
             known = conn.execute("SELECT content_hash, hall_id, terminal_id FROM events "
@@ -286,8 +307,22 @@ def record_events(db: PlatformDB, who: Principal, events: Sequence[Event]) -> li
                           _dumps(event.payload), now))
             if event.type == "heartbeat":
                 _heartbeat(conn, who, _utc(event.at), event.payload, now)
+            elif event.type == "audit":
+                audit_records.append(event.payload)
             results.append({"id": event.id, "result": "accepted", "reason": None})
+        if audit_records:
+            audit_anchor.take_records(conn, str(who.hall_id), str(who.terminal_id),
+                                      audit_records, now)
     return results
+
+
+def get_audit_anchor(db: PlatformDB, who: Principal, hall_id: str,
+                     terminal_id: str) -> dict[str, Any]:
+    """A terminal's audit anchor, for that terminal itself or an admin."""
+    if who.role != "admin" and (who.hall_id, who.terminal_id) != (hall_id, terminal_id):
+        raise ApiError(403, "forbidden", "a terminal reads only its own audit anchor")
+    with db.read() as conn:
+        return audit_anchor.anchor(conn, hall_id, terminal_id)
 
 
 def _heartbeat(conn, who: Principal, at: str, payload: dict, now: str) -> None:

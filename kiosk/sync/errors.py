@@ -22,6 +22,11 @@ class NotConfigured(SyncError):
     key = "sync.error.not_configured"
 
 
+class InsecureTransport(NotConfigured):
+    """The connection to the platform was refused as unsafe: plain http to a host that is not
+    this machine, verification turned off, an untrusted certificate or a pin mismatch."""
+
+
 class PlatformUnreachable(SyncError):
     """No connection, a refused connection, a dropped answer or a timeout: we are offline."""
 

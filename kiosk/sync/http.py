@@ -4,6 +4,8 @@
 User-Agent naming our version, the bearer token) so no call can forget them. urllib3's own
 retries are off: a POST is made safe to retry by the outbox and its idempotency keys, never by a
 transport that silently sends it twice. The token is never logged or put in a message.
+TLS is always verified (``verify=False`` is refused), plain ``http://`` is allowed only to this
+machine (127.0.0.1, ::1, localhost), and ``[sync] pin_sha256`` pins the platform's certificate.
 
 :class:`PlatformClient` speaks docs/protocol.md and turns every transport failure into the named
 errors of :mod:`kiosk.sync.errors`.
@@ -11,20 +13,27 @@ errors of :mod:`kiosk.sync.errors`.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
+import ssl
 import stat
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPSConnection
+from urllib3.connectionpool import HTTPSConnectionPool
 
 from kiosk import __version__
+from kiosk.config import parse_pins, plain_http_refusal
 from kiosk.sync.errors import (
     AuthRejected,
+    InsecureTransport,
     NotConfigured,
     PlatformFailed,
     PlatformTimeout,
@@ -37,30 +46,93 @@ log = logging.getLogger(__name__)
 USER_AGENT = f"kiosk/{__version__}"
 
 
-class _TimeoutAdapter(HTTPAdapter):
-    """Applies a default (connect, read) timeout to every request that does not set one."""
+class TransportRefused(requests.exceptions.InvalidURL):
+    """Raised by our adapter before anything is sent: plain http off this machine, or
+    verification turned off. PlatformClient turns it into InsecureTransport."""
 
-    def __init__(self, timeout: tuple[float, float]) -> None:
+
+class PinMismatch(ssl.SSLError):
+    """The platform's certificate matches none of the configured pins (raised right after the
+    TLS handshake, before the request, so the token never reaches that server)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "certificate pin mismatch"
+
+
+def certificate_pins(der: bytes) -> tuple[str, str]:
+    """(SHA-256 of the SubjectPublicKeyInfo, SHA-256 of the whole certificate), hex."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    spki = x509.load_der_x509_certificate(der).public_key().public_bytes(
+        Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    return hashlib.sha256(spki).hexdigest(), hashlib.sha256(der).hexdigest()
+
+
+def _pinned_pool(pins: tuple[str, ...]) -> type[HTTPSConnectionPool]:
+    """An HTTPS pool whose connections check the peer certificate against ``pins``."""
+
+    class PinnedConnection(HTTPSConnection):
+        def connect(self) -> None:
+            super().connect()  # the normal chain and host name checks happen here
+            der = self.sock.getpeercert(binary_form=True) if self.sock else None
+            actual = certificate_pins(der) if der else ("none", "none")
+            if not set(actual) & set(pins):
+                self.close()
+                raise PinMismatch(
+                    f"the platform's certificate does not match [sync] pin_sha256: expected "
+                    f"{' or '.join(pins)}; the server presented public key (SPKI) {actual[0]}, "
+                    f"certificate {actual[1]}")
+
+    class PinnedPool(HTTPSConnectionPool):
+        ConnectionCls = PinnedConnection
+
+    return PinnedPool
+
+
+class _TimeoutAdapter(HTTPAdapter):
+    """Default (connect, read) timeouts on every request; TLS verification can never be turned
+    off; plain http only to this machine; optional certificate pins on https."""
+
+    def __init__(self, timeout: tuple[float, float], pins: tuple[str, ...] = ()) -> None:
+        self.pins = pins
         super().__init__(max_retries=0)
         self.timeout = timeout
 
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        if self.pins:
+            self.poolmanager.pool_classes_by_scheme = {
+                **self.poolmanager.pool_classes_by_scheme, "https": _pinned_pool(self.pins)}
+
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        if kwargs.get("verify") is False:
+            raise TransportRefused("TLS certificate verification cannot be turned off for the "
+                                   "platform (verify=False refused)", request=request)
+        if refusal := plain_http_refusal(request.url or ""):
+            raise TransportRefused(refusal, request=request)
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout
         return super().send(request, **kwargs)
 
 
 def make_session(token: str | None, *, connect_timeout_s: float = 5.0,
-                 timeout_s: float = 20.0) -> requests.Session:
-    """A session with our User-Agent, the bearer token and default timeouts on every call."""
+                 timeout_s: float = 20.0, pin_sha256: str = "",
+                 ca_file: str | Path | None = None) -> requests.Session:
+    """A session with our User-Agent, the bearer token and default timeouts on every call.
+
+    TLS is always verified (against ``ca_file`` when given, else the system's CAs) and, with
+    ``pin_sha256`` (see kiosk.config.parse_pins), the certificate must also match a pin.
+    """
     session = requests.Session()
     session.headers["User-Agent"] = USER_AGENT
     session.headers["Accept"] = "application/json"
     if token:
         session.headers["Authorization"] = f"Bearer {token}"
-    adapter = _TimeoutAdapter((connect_timeout_s, timeout_s))
+    adapter = _TimeoutAdapter((connect_timeout_s, timeout_s), parse_pins(pin_sha256))
     session.mount("http://", adapter)
     session.mount("https://", adapter)
+    session.verify = str(ca_file) if ca_file else True
     session.trust_env = False  # a proxy from the environment must not see the hall's traffic
     return session
 
@@ -118,6 +190,10 @@ class PlatformClient:
         url = f"{self.base_url}{path}"
         try:
             response = self.session.request(method, url, **kwargs)
+        except TransportRefused as exc:
+            raise InsecureTransport(f"{method} {_brief(path)}: {exc}") from exc
+        except requests.exceptions.SSLError as exc:
+            raise InsecureTransport(f"{method} {_brief(path)}: {_tls_reason(exc)}") from exc
         except requests.Timeout as exc:
             raise PlatformTimeout(f"{method} {_brief(path)}: no answer in time "
                                   f"({type(exc).__name__})") from exc
@@ -130,7 +206,7 @@ class PlatformClient:
         where = f"{method} {_brief(path)}: {status} {code or ''} {detail}".strip()
         if status in (401, 403):
             raise AuthRejected(where)
-        if status >= 500:
+        if status >= 500 or status < 400:  # a 5xx, or a 1xx/2xx/3xx the protocol never sends
             raise PlatformFailed(where, status)
         raise RequestRefused(where, status, code)
 
@@ -198,6 +274,21 @@ class PlatformClient:
         response = self._call("GET", "/v1/applications/status", params=params)
         return self._json(response, "GET /v1/applications/status")
 
+    def get_application(self, number: str) -> dict | None:
+        """The platform's record of one of our hall's applications with its status history
+        (GET /v1/applications/by-number/{number}); None when the platform does not know it."""
+        path = f"/v1/applications/by-number/{quote(number, safe='')}"
+        response = self._call("GET", path, ok=(200, 404))
+        if response.status_code == 404:
+            return None
+        return self._json(response, f"GET {path}")
+
+    def get_audit_anchor(self, hall_id: str, terminal_id: str) -> dict:
+        """How far the platform verified this terminal's audit chain (seq, hash, conflict_seq)."""
+        path = (f"/v1/terminals/{quote(hall_id, safe='')}/{quote(terminal_id, safe='')}"
+                "/audit-anchor")
+        return self._json(self._call("GET", path), f"GET {path}")
+
     @staticmethod
     def _json(response: requests.Response, where: str) -> Any:
         try:
@@ -209,6 +300,25 @@ class PlatformClient:
 def _brief(path: str) -> str:
     """A path for messages: a blob's 64-digit hash shortened to its first 12."""
     return re.sub(r"([0-9a-f]{12})[0-9a-f]{52}", r"\1…", path)
+
+
+def _tls_reason(exc: Exception) -> str:
+    """A TLS failure in one sentence: the pin mismatch as raised, or why the chain failed."""
+    seen, todo = set(), [exc]
+    while todo:
+        current = todo.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, PinMismatch):
+            return str(current)
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return (f"the platform's TLS certificate is not trusted ({current.verify_message}); "
+                    "for a private CA set [sync] ca_file")
+        todo += [e for e in (current.__cause__, current.__context__,
+                             getattr(current, "reason", None), *current.args)
+                 if isinstance(e, BaseException)]
+    return f"TLS failed: {str(exc)[:200]}"
 
 
 def _reason(exc: Exception) -> str:

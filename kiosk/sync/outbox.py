@@ -25,7 +25,9 @@ from pathlib import Path
 
 import sqlite_utils
 
-from kiosk.applications import blob_path, canonical_dumps, iso, utc_now
+from kiosk import atrest
+from kiosk.applications import blob_path, canonical_dumps, iso, outbox_context, read_blob, utc_now
+from kiosk.crypto import CryptoError
 from kiosk.sync.errors import RequestRefused, SyncError, is_transient
 from kiosk.sync.http import PlatformClient
 
@@ -33,6 +35,10 @@ log = logging.getLogger(__name__)
 
 MAX_BATCH = 500  # docs/protocol.md: batches <= 500 records
 KINDS = ("blob", "application", "event")
+# The materials of an application row: read from the applications table (its plaintext list of
+# names and hashes), because the frozen wire payload itself is encrypted at rest.
+_MATERIALS = """COALESCE((SELECT a.materials FROM applications a WHERE a.id = o.ref),
+    CASE WHEN json_valid(o.payload) THEN json_extract(o.payload, '$.materials') END, '[]')"""
 
 
 @dataclass(frozen=True)
@@ -115,8 +121,8 @@ def _due(db: sqlite_utils.Database, kind: str, after_id: int, limit: int, force:
     ready = ""
     if kind == "application":
         # Only when every referenced file is already on the server.
-        ready = """AND NOT EXISTS (
-            SELECT 1 FROM json_each(o.payload, '$.materials') m
+        ready = f"""AND NOT EXISTS (
+            SELECT 1 FROM json_each({_MATERIALS}) m
             WHERE json_extract(m.value, '$.sha256') IS NOT NULL AND NOT EXISTS (
                 SELECT 1 FROM outbox b WHERE b.kind = 'blob' AND b.state = 'sent'
                 AND b.ref = json_extract(m.value, '$.sha256')))"""
@@ -126,14 +132,34 @@ def _due(db: sqlite_utils.Database, kind: str, after_id: int, limit: int, force:
         kind, ready = "event", """AND json_extract(o.payload, '$.type') = 'decision'
             AND NOT EXISTS (SELECT 1 FROM outbox a WHERE a.kind = 'application'
                 AND a.state = 'pending' AND a.ref = json_extract(o.payload, '$.application_id'))"""
-    rows = db.execute(
+    rows = [_Row(*row) for row in db.execute(
         f"""SELECT o.id, o.ref, o.payload, o.attempts FROM outbox o
             WHERE o.kind = ? AND o.state = 'pending' AND o.id > ?
             AND (? OR o.next_attempt_at <= ?) {ready}
             ORDER BY o.id LIMIT ?""",
         [kind, after_id, int(force), iso(moment), limit],
-    ).fetchall()
-    return [_Row(*row) for row in rows]
+    ).fetchall()]
+    if kind != "application":
+        return rows
+    return _opened(db, rows, moment)
+
+
+def _opened(db: sqlite_utils.Database, rows: list[_Row], moment: datetime) -> list[_Row]:
+    """Application rows with their payload decrypted; one that cannot be decrypted is failed
+    with the reason (its key was retired or the row was altered), never sent garbled."""
+    keys = atrest.keys_for(db)
+    opened, broken = [], []
+    for row in rows:
+        try:
+            payload = atrest.unseal(keys, row.payload, outbox_context(row.ref))
+        except CryptoError as exc:
+            broken.append((row.id, f"undecryptable: {exc}"))
+            continue
+        opened.append(_Row(row.id, row.ref, payload, row.attempts))
+    if broken:
+        _fail(db, broken, moment)
+        log.error("%d application(s) in the outbox cannot be decrypted", len(broken))
+    return opened
 
 
 def _push_blobs(db: sqlite_utils.Database, client: PlatformClient, blobs_dir: Path,
@@ -149,11 +175,13 @@ def _push_blob(db: sqlite_utils.Database, client: PlatformClient, blobs_dir: Pat
                result: PushResult, backoff: Backoff, moment: datetime) -> None:
     path = blob_path(blobs_dir, row.ref)
     try:
-        data = path.read_bytes()
+        data = read_blob(blobs_dir, row.ref, atrest.keys_for(db))
     except OSError as exc:
         _fail(db, [(row.id, f"blob_missing: {path} cannot be read ({exc.strerror or exc})")], moment)
         result.failed["blob"] += 1
         return
+    except CryptoError:
+        data = b""  # altered or truncated on disk: fails the hash check below
     if hashlib.sha256(data).hexdigest() != row.ref:
         # The bytes on our disk are not the ones filed: sending them would be a lie.
         _fail(db, [(row.id, f"hash_mismatch: the stored file {path} is corrupted")], moment)
@@ -203,8 +231,8 @@ def _fail_blocked_applications(db: sqlite_utils.Database, result: PushResult,
                                moment: datetime) -> None:
     """Applications waiting for a file that was refused for good can never go: say so."""
     rows = db.execute(
-        """SELECT o.id, json_extract(m.value, '$.sha256') FROM outbox o,
-                  json_each(o.payload, '$.materials') m
+        f"""SELECT o.id, json_extract(m.value, '$.sha256') FROM outbox o,
+                  json_each({_MATERIALS}) m
            WHERE o.kind = 'application' AND o.state = 'pending'
            AND json_extract(m.value, '$.sha256') IS NOT NULL
            AND EXISTS (SELECT 1 FROM outbox b WHERE b.kind = 'blob' AND b.state = 'failed'
@@ -254,7 +282,8 @@ def _send(db: sqlite_utils.Database, client: PlatformClient, kind: str, rows: Se
 def _mark_batch(db: sqlite_utils.Database, kind: str, rows: Sequence[_Row], answers: list,
                 result: PushResult, backoff: Backoff, moment: datetime) -> None:
     """Apply the server's per-item answers to the batch, in one transaction."""
-    by_id = {a.get("id"): a for a in answers if isinstance(a, dict)}
+    # Only well-formed answers count; an id that is not text (a list, a number) names no record.
+    by_id = {a["id"]: a for a in answers if isinstance(a, dict) and isinstance(a.get("id"), str)}
     sent: list[int] = []
     failed: list[tuple[int, str]] = []
     unanswered: list[_Row] = []
@@ -295,6 +324,12 @@ def _mark_sent(db: sqlite_utils.Database, ids: Sequence[int], moment: datetime) 
         )
 
 
+def _storable(text: str) -> str:
+    """A reason for last_error: at most 500 characters, and no lone surrogate (a server's
+    "\\ud800" in JSON) that SQLite would refuse to store."""
+    return text[:500].encode("utf-8", "replace").decode("utf-8")
+
+
 def _fail(db: sqlite_utils.Database, failures: Sequence[tuple[int, str]], moment: datetime) -> None:
     if not failures:
         return
@@ -303,7 +338,7 @@ def _fail(db: sqlite_utils.Database, failures: Sequence[tuple[int, str]], moment
         db.conn.executemany(
             "UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ?, "
             "next_attempt_at = ? WHERE id = ? AND state = 'pending'",
-            [(reason[:500], stamp, i) for i, reason in failures],
+            [(_storable(reason), stamp, i) for i, reason in failures],
         )
 
 
@@ -323,7 +358,8 @@ def _defer(db: sqlite_utils.Database, rows: Sequence[_Row], error: str, backoff:
         db.conn.executemany(
             "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? "
             "WHERE id = ? AND state = 'pending'",
-            [(error[:500], iso(moment + timedelta(seconds=backoff.delay(row.attempts + 1))), row.id)
+            [(_storable(error), iso(moment + timedelta(seconds=backoff.delay(row.attempts + 1))),
+              row.id)
              for row in rows],
         )
 
@@ -364,8 +400,13 @@ def failed_records(db: sqlite_utils.Database, limit: int = 200) -> list[FailedRe
         [limit],
     ).fetchall()
     out = []
+    keys = atrest.keys_for(db)
     for row_id, kind, ref, payload, attempts, error, at in rows:
-        data = json.loads(payload)
+        try:
+            data = json.loads(atrest.unseal(keys, payload, outbox_context(ref))
+                              if kind == "application" else payload)
+        except (CryptoError, ValueError):
+            data = {"number": "(cannot be decrypted)"}
         label = {"application": data.get("number", ""), "event": data.get("type", ""),
                  "blob": f"{ref[:12]}… ({data.get('size', 0)} bytes)"}[kind]
         out.append(FailedRecord(row_id, kind, ref, label, attempts, error or "", at))

@@ -8,7 +8,9 @@ keeps "online / offline since" in the store's settings so the status mark surviv
 
 from __future__ import annotations
 
+import functools
 import logging
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,7 +19,7 @@ from pathlib import Path
 import requests
 import sqlite_utils
 
-from kiosk import catalog
+from kiosk import audit, catalog, retention
 from kiosk.applications import iso, utc_now
 from kiosk.config import Config
 from kiosk.store import get_setting
@@ -26,6 +28,7 @@ from kiosk.sync.errors import (
     AuthRejected,
     CatalogApplyFailed,
     CatalogRefused,
+    InsecureTransport,
     NotConfigured,
     PlatformFailed,
     PlatformUnreachable,
@@ -81,12 +84,23 @@ class SyncAgent:
         # The app sets this: new catalogs are parsed and applied in a helper process, so the
         # process drawing the screen never holds the GIL for a 30 MB bundle.
         self.isolate_catalog = isolate_catalog
-        self.session_factory = session_factory  # tests mount the in-process platform here
+        self._warm_helper = catalog_updater.WarmHelper() if isolate_catalog else None
         self.data_dir = Path(data_dir)
+        # Every session this agent makes (sync, lookups) carries the TLS settings of [sync].
+        # Tests mount the in-process platform through their own factory.
+        sync = config.sync
+        ca_file = str(self.path(sync.ca_file)) if sync.ca_file else None
+        self.session_factory = functools.partial(session_factory, pin_sha256=sync.pin_sha256,
+                                                 ca_file=ca_file)
         self.blobs_dir = blobs_dir or self.data_dir / "blobs"
         self.devices = devices
         self._client: PlatformClient | None = None
         self.backoff = outbox.Backoff(config.sync.backoff_base_s, config.sync.backoff_max_s)
+
+    def close(self) -> None:
+        """Stop the catalog helper kept waiting between rounds (isolate_catalog)."""
+        if self._warm_helper is not None:
+            self._warm_helper.close()
 
     def path(self, name: str) -> Path:
         """A configured file: relative names live in the data directory."""
@@ -112,9 +126,12 @@ class SyncAgent:
     # --- the round -------------------------------------------------------------------------
 
     def run_round(self, db: sqlite_utils.Database, *, force: bool = False,
-                  now: datetime | None = None) -> SyncReport:
-        """Catalog, heartbeat, push, status. Never raises for network or platform trouble."""
+                  now: datetime | None = None, actor: str | None = None) -> SyncReport:
+        """Catalog, heartbeat, push, status. Never raises for network or platform trouble.
+        ``actor``: the admin who asked for this round (audited as admin.sync_now)."""
         moment = now or utc_now()
+        if actor:
+            audit.append(db, actor, "admin.sync_now", "sync", {"force": force}, now=moment)
         errors: list[str] = []
         problems: list[SyncError] = []
         online = False
@@ -134,8 +151,8 @@ class SyncAgent:
                 key_path = self.path(self.config.sync.public_key_file)
                 key = catalog_updater.public_key(key_path)  # NotConfigured when unusable
                 if self.isolate_catalog:
-                    update = catalog_updater.update_catalog_isolated(db, client, key_path,
-                                                                     self.data_dir)
+                    update = catalog_updater.update_catalog_isolated(
+                        db, client, key_path, self.data_dir, warm=self._warm_helper)
                 else:
                     update = catalog_updater.update_catalog(db, client, key)
                 catalog_state = update.state
@@ -160,6 +177,14 @@ class SyncAgent:
             online = not isinstance(result.error, PlatformUnreachable)
             if online:
                 changes = status.pull_status(db, client)
+                if changes:  # each change wrote an audit record: send it this round, not next
+                    again = outbox.push(db, client, self.blobs_dir, force=force,
+                                        batch_size=self.config.sync.batch_size,
+                                        backoff=self.backoff)
+                    pushed = {k: pushed.get(k, 0) + n for k, n in again.sent.items()}
+                    failed = {k: failed.get(k, 0) + n for k, n in again.failed.items()}
+                    if again.error is not None:
+                        note(again.error)
                 if not reached:  # the platform answered after all: say hello next round
                     record_heartbeat(db, self.devices, now=moment)
         except PlatformUnreachable as exc:
@@ -169,8 +194,11 @@ class SyncAgent:
             note(exc)
             if isinstance(exc, AuthRejected | NotConfigured):
                 self.reset_client()
+            if isinstance(exc, InsecureTransport):  # not the platform we trust: not online
+                online = False
         if online:
             outbox.prune_heartbeats(db, now=moment)
+        self._purge(db, moment)
         for line in errors:
             log.warning("sync: %s", line)
         problem = min(problems, key=_severity) if problems else None
@@ -178,6 +206,14 @@ class SyncAgent:
         return self.state(db, pushed=pushed, failed=failed, errors=errors,
                           catalog_state=catalog_state, status_changes=changes,
                           problem=problem, ran=True)
+
+    def _purge(self, db: sqlite_utils.Database, moment: datetime) -> None:
+        """Retention (kiosk.retention), at most hourly; works offline, never fails the round."""
+        try:
+            retention.purge_if_due(db, self.blobs_dir, self.config.security.retention_days,
+                                   now=moment)
+        except (sqlite3.Error, OSError, ValueError) as exc:
+            log.error("retention purge failed, will try again next hour: %s", exc)
 
     def _remember(self, db: sqlite_utils.Database, online: bool, moment: datetime,
                   errors: list[str], problem: SyncError | None) -> None:
@@ -224,7 +260,7 @@ class SyncAgent:
 
 
 # Which failure a screen names when a round had several: what stops syncing altogether first.
-_ORDER = (AuthRejected, PlatformUnreachable, PlatformFailed, NotConfigured, RequestRefused,
+_ORDER = (InsecureTransport, AuthRejected, PlatformUnreachable, PlatformFailed, NotConfigured, RequestRefused,
           CatalogRefused)
 
 

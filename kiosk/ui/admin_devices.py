@@ -42,6 +42,7 @@ def device_services(context: AdminContext) -> tuple[DeviceServices, bool]:
         context.config, Path(context.extra.get("data_dir") or default_data_dir()),
         context.extra.get("open_db") or context.services.worker._open_db,
         config_path=context.extra.get("config_path"))
+    services.actor = getattr(context.services, "admin_actor", "admin")  # for the audit trail
     context.extra["device_services"] = services
     return services, True
 

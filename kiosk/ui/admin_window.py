@@ -56,6 +56,15 @@ def _queue_stats_page(context: AdminContext) -> QWidget:
 ADMIN_PAGES.append(("admin.queue.tab", _queue_stats_page))
 
 
+def _evaluations_page(context: AdminContext) -> QWidget:
+    from kiosk.ui.admin_evaluations import EvaluationsPage  # lazy, as above
+
+    return EvaluationsPage(context)
+
+
+ADMIN_PAGES.append(("admin.evaluation.tab", _evaluations_page))
+
+
 class AdminWindow(QMainWindow):
     def __init__(self, context: AdminContext) -> None:
         super().__init__()
@@ -68,6 +77,6 @@ class AdminWindow(QMainWindow):
         for key, factory in ADMIN_PAGES:
             page = factory(context)
             self.pages[key] = page
-            self.tabs.addTab(page, tr(key, lang))
+            self.tabs.addTab(page, tr(key, lang).replace("&", "&&"))  # '&' is not a mnemonic
         self.setStyleSheet(theme.style_sheet(False))
         self.resize(1920, 1080)

@@ -54,6 +54,10 @@ def shutdown_services(services: Services) -> None:
     services.worker.shutdown()
     if services.sync_worker is not None:
         services.sync_worker.shutdown()
+    if services.sync_agent is not None and hasattr(services.sync_agent, "close"):
+        services.sync_agent.close()  # after its worker: no round can start a helper again
+    if services.lookup_worker is not None:
+        services.lookup_worker.shutdown()
 
 
 def build_kiosk(open_db: Callable, config: Config, sync_agent: Any = None, *,
@@ -76,8 +80,13 @@ def run_admin(open_db: Callable, config: Config, *, sync_agent: Any = None,
 
     app = make_app()
     services = build_services(open_db, sync_agent)
+    admin = admin_sign_in(services, config.language)
+    if admin is None:  # cancelled: a clerk or a visitor gets no console
+        shutdown_services(services)
+        return 1
+    services.admin_actor = admin.staff_id
     # The device page works on this terminal's data directory (print jobs, config file).
-    extra = {"data_dir": data_dir, "config_path": config_path}
+    extra = {"data_dir": data_dir, "config_path": config_path, "admin": admin}
     window = AdminWindow(AdminContext(services, config, extra))
     if config.fullscreen and not windowed:
         window.showFullScreen()
@@ -89,6 +98,19 @@ def run_admin(open_db: Callable, config: Config, *, sync_agent: Any = None,
         shutdown_services(services)
 
 
+def admin_sign_in(services: Services, lang: str) -> Any:
+    """The admin console's door: the PIN dialog until an admin signs in (kiosk.staff.Clerk),
+    or None when cancelled. A clerk's PIN is refused there, audited (kiosk.staff)."""
+    from kiosk.ui.lockdown import PinDialog
+
+    gate = PinDialog(services, "admin_console")
+    signed_in: list[Any] = []
+    gate.accepted_admin.connect(signed_in.append)
+    gate.start(lang, show=False)
+    gate.exec()
+    return signed_in[0] if signed_in else None
+
+
 def run_kiosk(open_db: Callable, config: Config, *, windowed: bool = False,
               started_at: float | None = None, exit_when_shown: bool = False,
               sync_agent: Any = None, data_dir: Path | None = None,
@@ -97,6 +119,10 @@ def run_kiosk(open_db: Callable, config: Config, *, windowed: bool = False,
     window, worker = build_kiosk(open_db, config, sync_agent, data_dir=data_dir,
                                  demo_queue=demo_queue)
     if config.fullscreen and not windowed:
+        from kiosk.ui.lockdown import KioskLock
+
+        # Frameless, on top, shortcuts swallowed; exit only through an admin's PIN.
+        window.lock = KioskLock(window, window.services, lambda: window.lang)
         window.showFullScreen()
     else:
         window.show()

@@ -8,12 +8,15 @@ DeviceServices and answers with ``add_pages`` or ``show_problem``.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from kiosk.crypto import CryptoError
+from kiosk.devices.capture import read_page
 from kiosk.i18n import pick
 from kiosk.prereview import MaterialState
 from kiosk.ui.screen import Screen, clear_layout, title_label, touch_scroll_area, wrapped
@@ -170,7 +173,9 @@ class MaterialsScreen(Screen):
             row.delete.setText(self.t("apply.materials.delete"))
             row.delete.setEnabled(bool(state.pages))
             if state.pages:
-                pix = QPixmap(state.pages[-1])
+                pix = QPixmap()
+                with suppress(OSError, CryptoError):  # unreadable: no thumbnail, as before
+                    pix.loadFromData(read_page(state.pages[-1]))  # pages are stored encrypted
                 row.thumb.setPixmap(pix.scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio,
                                                Qt.TransformationMode.SmoothTransformation))
             else:

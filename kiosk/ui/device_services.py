@@ -40,6 +40,7 @@ class DeviceServices(QObject):
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.config, self.data_dir, self.config_path = config, data_dir, config_path
+        self.actor = "admin"  # the admin console sets the signed-in admin (audit trail)
         self.devices = devices if devices is not None else dev.build_devices(config, data_dir)
         self.worker = StoreWorker(open_db)
         self.worker.submit(print_jobs.recover_interrupted)
@@ -173,6 +174,11 @@ class DeviceServices(QObject):
             if self.config_path is not None:
                 self.config_path.parent.mkdir(parents=True, exist_ok=True)
                 self.config_path.write_text(config.template(), encoding="utf-8")
+            from kiosk import audit
+
+            # Which settings changed, not their values (paths, addresses): enough to follow up.
+            audit.append(db, self.actor, "admin.device_config", name,
+                         {"keys": sorted(changes)})
             return dev.device_states(self.devices), print_jobs.pending_count(db)
 
         self.worker.submit(job, on_done, on_error)

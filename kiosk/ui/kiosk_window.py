@@ -260,6 +260,16 @@ class KioskWindow(QMainWindow):
         self.home.hint.setText(tr("error.try_again", self.lang))
         self.go_home()
 
+    #: kiosk.ui.lockdown.KioskLock when locked down (kiosk mode, full screen), else None
+    lock = None
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        # Locked down, the window closes only after an admin's PIN (kiosk.ui.lockdown).
+        if self.lock is not None and not self.lock.may_close():
+            event.ignore()
+            return
+        super().closeEvent(event)
+
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         super().resizeEvent(event)
         if self.countdown.isVisible():

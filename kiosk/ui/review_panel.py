@@ -1,8 +1,10 @@
 """The counter's review panel (窗口审核): open a filed application, see it, decide.
 
 The clerk types or scans (a receipt QR scanner types like a keyboard) the application number or
-the receipt's progress URL, sees the form answers and every material with its scan, and accepts,
-returns with the missing materials (the thermal 一次性告知单 prints) or rejects with a reason.
+the receipt's progress URL, sees the form answers and every material with a thumbnail of each
+scanned page (tap to enlarge), and accepts, returns with the missing materials (the thermal
+一次性告知单 prints) or rejects with a reason. Once accepted or returned, the A4 notice (受理通知书
+or 一次性告知书) prints on the A4 printer in the language the clerk picks.
 Every lookup and decision runs on the queue worker thread (kiosk.review), never on this one.
 """
 
@@ -17,6 +19,7 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -25,10 +28,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kiosk import catalog, forms, receipts, review
+from kiosk import catalog, forms, receipts, review, review_docs
 from kiosk.applications import Application
 from kiosk.config import Config
 from kiosk.i18n import pick, tr
+from kiosk.retention import purged_at
+from kiosk.ui.scan_viewer import ScanViewer, thumb_button
 from kiosk.ui.screen import Screen, clear_layout, touch_scroll_area, wrapped
 
 Done = Callable[[Any], None]
@@ -41,6 +46,7 @@ class Opened:
 
     application: Application
     item: dict | None
+    pages: tuple[review_docs.ScanPage, ...] = ()  # scanned pages with their thumbnails
 
 
 class ReviewServices:
@@ -53,7 +59,27 @@ class ReviewServices:
     def open(self, text: str, on_done: Done, on_error: Failed) -> None:
         def job(ctx: Any) -> Opened | None:
             found = review.find(ctx.db, text)
-            return Opened(found, catalog.get_item(ctx.db, found.item_code)) if found else None
+            if found is None:
+                return None
+            return Opened(found, catalog.get_item(ctx.db, found.item_code),
+                          tuple(review_docs.scan_pages(ctx.db, found)))
+        self.queue.worker.submit(job, on_done, on_error)
+
+    def page_image(self, sha256: str, on_done: Done, on_error: Failed) -> None:
+        """One page, decrypted and scaled for the viewer, made on the worker thread."""
+        self.queue.worker.submit(
+            lambda ctx: review_docs.page_preview(ctx.db, sha256, review_docs.VIEW_PX),
+            on_done, on_error)
+
+    def print_a4(self, application_id: str, lang: str, on_done: Done, on_error: Failed) -> None:
+        """The A4 notice of the application's current status, to the A4 printer."""
+        def job(ctx: Any) -> str:
+            from kiosk.applications import get_application
+
+            application = get_application(ctx.db, application_id)
+            if application is None:
+                raise review.ReviewError(f"no application {application_id!r} here")
+            return review_docs.print_notice(ctx.db, application, self.config, lang)
         self.queue.worker.submit(job, on_done, on_error)
 
     def decide(self, application_id: str, decision: str, clerk: str, missing: list[str],
@@ -96,6 +122,8 @@ class ReviewPanel(Screen):
         self.busy = False
         self.pending_id = ""  # the decision in flight: a retry of it reuses its id
         self.missing_boxes: dict[str, QCheckBox] = {}
+        # Decision buttons lower than the desk's 150 px, so the panel fits 1080 px in height.
+        self.setStyleSheet("#bigAction { min-height: 96px; }")
         outer = QVBoxLayout(self)
         outer.setContentsMargins(32, 20, 32, 20)
         outer.setSpacing(12)
@@ -105,6 +133,9 @@ class ReviewPanel(Screen):
         top.addWidget(self.title, 1)
         self.back_button = QPushButton()
         self.back_button.clicked.connect(self.closed)
+        self.a4_row = QHBoxLayout()  # filled below, beside the title: the list below needs room
+        top.addLayout(self.a4_row)
+        top.addSpacing(24)
         top.addWidget(self.back_button)
         outer.addLayout(top)
         find_row = QHBoxLayout()
@@ -128,8 +159,11 @@ class ReviewPanel(Screen):
         decide_box = QVBoxLayout()
         self.missing_title = QLabel()
         decide_box.addWidget(self.missing_title)
-        self.missing_list = QVBoxLayout()
-        decide_box.addLayout(self.missing_list)
+        missing = QWidget()
+        self.missing_list = QVBoxLayout(missing)
+        self.missing_list.setContentsMargins(0, 0, 0, 0)
+        # A long material list scrolls; the decision buttons stay on a 1080-high screen.
+        decide_box.addWidget(touch_scroll_area(missing), 1)
         self.reason_field = QLineEdit()
         self.reason_field.setMaxLength(review.REASON_MAX)
         decide_box.addWidget(self.reason_field)
@@ -140,13 +174,29 @@ class ReviewPanel(Screen):
             button.clicked.connect(lambda _=False, d=decision: self.decide(d))
             decide_box.addWidget(button)
             self.buttons[decision] = button
-        decide_box.addStretch(1)
+        # The A4 notice, in the language the visitor reads (language names in their own script).
+        a4_row = self.a4_row
+        self.notice_lang = "zh-Hans"
+        self.notice_lang_buttons: dict[str, QPushButton] = {}
+        for lang, label in (("zh-Hans", "简体"), ("zh-Hant", "繁體"), ("en", "EN")):
+            button = QPushButton(label)
+            button.setCheckable(True)
+            button.setStyleSheet("QPushButton:checked { background: #0b4f9c; color: white; }")
+            button.clicked.connect(lambda _=False, lg=lang: self._pick_notice_lang(lg))
+            a4_row.addWidget(button)
+            self.notice_lang_buttons[lang] = button
+        self.print_a4_button = QPushButton()
+        self.print_a4_button.clicked.connect(self.print_a4)
+        a4_row.addWidget(self.print_a4_button)
+        self._pick_notice_lang("zh-Hans")
+        self.printing = False
         body.addLayout(decide_box, 2)
         outer.addLayout(body, 1)
         self.message = wrapped(object_name="notice")
         self.message.setTextFormat(Qt.TextFormat.PlainText)
         self.message.hide()
         outer.addWidget(self.message)
+        self.viewer = ScanViewer(self, lambda *args: self.services.page_image(*args))
         self._render()
 
     def start(self, clerk: str, window_no: int, number: str = "") -> None:
@@ -169,8 +219,43 @@ class ReviewPanel(Screen):
         self._render_buttons()
         self.services.open(text, self._opened, self._failed)
 
+    def _pick_notice_lang(self, lang: str) -> None:
+        self.notice_lang = lang
+        for code, button in self.notice_lang_buttons.items():
+            button.setChecked(code == lang)
+
+    def print_a4(self) -> None:
+        if self.opened is None or self.printing:
+            return
+        self.printing = True
+        self._render_buttons()
+        self.services.print_a4(self.opened.application.id, self.notice_lang, self._a4_printed,
+                               self._a4_failed)
+
+    def _a4_printed(self, job: str) -> None:
+        self.printing = False
+        self.show_message(self.t("review.a4_printed", job=job))
+        self._render_buttons()
+
+    def _a4_failed(self, exc: Exception) -> None:
+        self.printing = False
+        self.show_message(self.t("review.a4_failed", detail=str(exc)))
+        self._render_buttons()
+
+    def open_page(self, index: int) -> None:
+        """Enlarge scanned page ``index`` over the whole panel."""
+        if self.opened is not None:
+            self.viewer.open(list(self.opened.pages), index,
+                             self.lang)
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        if self.viewer.isVisible():
+            self.viewer.setGeometry(self.rect())
+
     def _opened(self, opened: Opened | None) -> None:
         self.busy = False
+        self.viewer.hide()
         self.opened = opened
         self.pending_id = ""
         if opened is None:
@@ -222,9 +307,13 @@ class ReviewPanel(Screen):
 
     def _render_buttons(self) -> None:
         status = self.opened.application.status if self.opened else None
+        if self.opened and purged_at(self.opened.application):
+            status = None  # nothing left here to decide on
         for button in self.buttons.values():
             button.setEnabled(not self.busy and status is not None and status not in review.FINAL)
         self.open_button.setEnabled(not self.busy)
+        self.print_a4_button.setEnabled(not self.busy and not self.printing
+                                        and status in ("accepted", "returned"))
 
     def _render(self) -> None:
         clear_layout(self.details)
@@ -242,12 +331,18 @@ class ReviewPanel(Screen):
             "review.summary", number=app.number,
             item=pick(item.get("name", {}), self.lang) or app.item_code, status=status,
             applicant=str(app.applicant.get("name", "")), filed=app.filed_at[:16]))
+        if purged := purged_at(app):  # kiosk.retention: only the number and history remain
+            self._add_line(self.t("retention.purged", at=purged[:16].replace("T", " ")))
+            self.details.addStretch(1)
+            self._render_buttons()
+            return
         self._add_heading("review.form")
         labels = self._field_labels(item)
         for key, value in app.form.items():
             self._add_line(f"{labels.get(key, key)}：{value}")
         self._add_heading("review.materials")
-        for material in app.materials:
+        pages = {p.sha256: n for n, p in enumerate(self.opened.pages)}
+        for at, material in enumerate(app.materials):
             if material.get("sha256"):
                 scan = self.t("review.scan", page=material.get("page", 1),
                               size=max(1, int(material.get("size", 0)) // 1024),
@@ -257,6 +352,11 @@ class ReviewPanel(Screen):
             else:
                 scan = self.t("review.no_scan")
             self._add_line(f"{material['material']}：{scan}")
+            following = app.materials[at + 1]["material"] if at + 1 < len(app.materials) else None
+            if following != material["material"]:  # the material's last line: its thumbnails
+                self._add_thumbs([pages[m["sha256"]] for m in app.materials
+                                  if m["material"] == material["material"]
+                                  and m.get("sha256") in pages])
         # Every material the guide asks for; those nothing was received for come pre-ticked.
         received = {m["material"] for m in app.materials
                     if m.get("sha256") or m.get("original_brought")}
@@ -269,6 +369,7 @@ class ReviewPanel(Screen):
             box.setChecked(name not in received)
             self.missing_list.addWidget(box)
             self.missing_boxes[name] = box
+        self.missing_list.addStretch(1)
         self.details.addStretch(1)  # lines at the top, not spread over the height
         self._render_buttons()
 
@@ -280,6 +381,19 @@ class ReviewPanel(Screen):
             return {f.name: f.title(self.lang) for f in forms.form_for_item(item).fields}
         except forms.FormSchemaError:
             return {}
+
+    def _add_thumbs(self, indexes: list[int]) -> None:
+        """A grid of the page thumbnails of one material; a tap enlarges that page."""
+        if not indexes:
+            return
+        grid = QGridLayout()
+        grid.setSpacing(10)
+        for n, index in enumerate(indexes):
+            button = thumb_button(self.opened.pages[index], self.lang)
+            button.clicked.connect(lambda _=False, i=index: self.open_page(i))
+            grid.addWidget(button, n // 4, n % 4, Qt.AlignmentFlag.AlignLeft)
+        grid.setColumnStretch(4, 1)
+        self.details.addLayout(grid)
 
     def _add_heading(self, key: str) -> None:
         label = QLabel(self.t(key))
@@ -301,5 +415,6 @@ class ReviewPanel(Screen):
         self.reason_field.setPlaceholderText(self.t("review.reason"))
         for decision, button in self.buttons.items():
             button.setText(self.t(f"review.{decision}"))
+        self.print_a4_button.setText(self.t("review.print_a4"))
         if self.opened is None:
             self.summary.setText(self.t("review.hint"))

@@ -18,6 +18,8 @@ class Services:
 
     #: the hall queue (kiosk.ui.queue_services.QueueServices, its own thread), when attached
     queue: Any = None
+    #: who the audit trail names for admin actions (the admin console sets the signed-in admin)
+    admin_actor: str = "admin"
 
     def departments(self, on_done: Done, on_error: Failed = None) -> None:
         self.worker.submit(catalog.departments, on_done, on_error)
@@ -36,6 +38,12 @@ class Services:
 
     def search(self, query: str, lang: str, on_done: Done, on_error: Failed = None) -> None:
         self.worker.submit(lambda db: search.search(db, query, lang, limit=40), on_done, on_error)
+
+    def evaluation_summary(self, period: str, on_done: Done, on_error: Failed = None) -> None:
+        """The 好差评 distribution of ``period`` (kiosk.progress.evaluation_summary)."""
+        from kiosk.progress import evaluation_summary
+
+        self.worker.submit(lambda db: evaluation_summary(db, period), on_done, on_error)
 
     # --- sync with the platform ------------------------------------------------------------
     # Rounds run on their own worker thread with its own store connection (WAL lets both work
@@ -69,7 +77,27 @@ class Services:
                 on_error(exc)
 
         agent = self.sync_agent
-        self.sync_worker.submit(lambda db: agent.run_round(db, force=force), done, failed)
+        # A forced round is an administrator's "sync now": audited.
+        actor = self.admin_actor if force else None
+        self.sync_worker.submit(lambda db: agent.run_round(db, force=force, actor=actor),
+                                done, failed)
+        return True
+
+    lookup_worker: StoreWorker | None = None
+    _lookup: Any = None
+
+    def platform_application(self, number: str, on_done: Done, on_error: Failed = None) -> bool:
+        """The platform's record of an application (a dict, or None when it does not know it),
+        on a thread of its own with short timeouts; False, and nothing asked, when sync is off."""
+        if self.sync_agent is None:
+            return False
+        if self.lookup_worker is None:
+            from kiosk.sync.lookup import PlatformLookup
+
+            self.lookup_worker = StoreWorker(lambda: None)  # no store: it only talks HTTP
+            self._lookup = PlatformLookup(self.sync_agent)
+        lookup = self._lookup
+        self.lookup_worker.submit(lambda _db: lookup.application(number), on_done, on_error)
         return True
 
     def sync_state(self, on_done: Done, on_error: Failed = None) -> None:
@@ -97,4 +125,6 @@ class Services:
         from kiosk.sync.catalog_updater import rollback
 
         # On the sync thread: never at the same time as a catalog update.
-        (self.sync_worker or self.worker).submit(rollback, on_done, on_error)
+        actor = self.admin_actor
+        (self.sync_worker or self.worker).submit(lambda db: rollback(db, actor=actor),
+                                                 on_done, on_error)

@@ -218,10 +218,17 @@ def assert_exactly_once(server_db: Path, apps: list, events: list[tuple[str, str
     for app in apps:
         assert got_apps[app.id] == json.loads(json.dumps(app.wire())), app.number
     got_events = {i: (t, json.loads(p)) for i, t, p in server_rows(
-        server_db, "SELECT id, type, payload FROM events WHERE type != 'heartbeat'")}
+        server_db, "SELECT id, type, payload FROM events WHERE type NOT IN ('heartbeat', 'audit')")}
     assert len(got_events) == len(events)
     for event_id, type_, payload in events:
         assert got_events[event_id] == (type_, payload)
+    # Every audit record of the terminal (kiosk.audit) arrived once, as written.
+    got_audit = [json.loads(p) for (p,) in server_rows(
+        server_db, "SELECT payload FROM events WHERE type = 'audit'")]
+    local_audit = [json.loads(p) for (p,) in terminal.db.execute(
+        "SELECT payload FROM events WHERE type = 'audit'").fetchall()]
+    assert sorted(r["seq"] for r in got_audit) == sorted(r["seq"] for r in local_audit)
+    assert {r["hash"] for r in got_audit} == {r["hash"] for r in local_audit}
     rows = terminal.db.execute("SELECT state, COUNT(*) FROM outbox GROUP BY state").fetchall()
     assert dict(rows).keys() <= {"sent"}, rows
 

@@ -19,7 +19,8 @@ import sys
 import time
 from pathlib import Path
 
-from kiosk.applications import blob_path
+from kiosk.applications import blob_path, read_blob
+from kiosk.atrest import keys_for
 from kiosk.store import open_store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,6 +33,7 @@ from pathlib import Path
 from kiosk.config import Config
 from kiosk.prereview import MaterialState, file_reviewed
 from kiosk.store import open_store
+import kiosk.applications, kiosk.audit  # loaded at start-up in the kiosk, not at the first filing
 
 base = Path(sys.argv[1])
 bundle = json.loads((Path(sys.argv[2])).read_text(encoding="utf-8"))
@@ -74,7 +76,8 @@ def check_store(base: Path) -> tuple[int, set[str]]:
             scans = [m for m in json.loads(materials) if m.get("sha256")]
             assert len(scans) == 2, number
             for m in scans:
-                data = blob_path(base / "blobs", m["sha256"]).read_bytes()
+                assert blob_path(base / "blobs", m["sha256"]).read_bytes()[:5] == b"KENC1"
+                data = read_blob(base / "blobs", m["sha256"], keys_for(db))
                 assert hashlib.sha256(data).hexdigest() == m["sha256"], number
                 assert db.execute("SELECT COUNT(*) FROM outbox WHERE kind = 'blob' AND ref = ?",
                                   [m["sha256"]]).fetchone()[0] == 1, number

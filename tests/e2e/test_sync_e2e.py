@@ -113,6 +113,7 @@ def test_bad_bundles_are_refused_and_the_old_catalog_serves(
     assert [h.code for h in search.search(terminal.db, "食品经营", "zh-Hans")] == ["SCJG-XK-001"]
     proxy.rules.clear()  # the genuine version 3 still arrives once the attack stops
     assert terminal.agent.run_round(terminal.db).catalog_version == 3
+    terminal.agent.close()  # the helper kept warm for the next round
 
 
 # --- outbox: down, then up -----------------------------------------------------------------------
@@ -123,7 +124,8 @@ def test_server_down_then_up_every_record_arrives_exactly_once(platform_server, 
     platform_server.kill()
     apps, events = file_records(terminal, 200, 500)
     report = terminal.agent.run_round(terminal.db)
-    assert not report.online and report.outbox_depth == 200 + 500 + 20
+    # + 200 audit records of the filings (kiosk.audit)
+    assert not report.online and report.outbox_depth == 200 + 500 + 20 + 200
     assert report.offline_since is not None
     platform_server.start()
     reports = terminal.drain()
@@ -259,11 +261,17 @@ def test_blob_whose_bytes_do_not_match_its_hash(platform_server, tmp_path, proxi
     # 9 good files: the one damaged on the way was refused (422 hash_mismatch) and sent again
     assert sum(1 for s in proxy.seen if s.startswith("PUT ")) == 10
     rows = terminal.db.execute("SELECT state, COUNT(*) FROM outbox GROUP BY state").fetchall()
-    assert dict(rows) == {"sent": 9 + 29 + 5 + _heartbeats(terminal), "failed": 2}
+    assert dict(rows) == {"sent": 9 + 29 + 5 + _heartbeats(terminal) + _audits(terminal),
+                          "failed": 2}
 
 
 def _heartbeats(terminal) -> int:
     return terminal.db.execute("SELECT COUNT(*) FROM events WHERE type = 'heartbeat'").fetchone()[0]
+
+
+def _audits(terminal) -> int:
+    """Audit records (kiosk.audit): one per filing and per status pulled from the platform."""
+    return terminal.db.execute("SELECT COUNT(*) FROM events WHERE type = 'audit'").fetchone()[0]
 
 
 def kiosk_cli(data_dir: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:

@@ -54,9 +54,10 @@ def test_mark_shows_offline_since_then_online_with_records_waiting(
     window.show()
     mark = window.sync_mark
     qtbot.waitUntil(lambda: mark.isVisible() and "离线" in mark.text(), timeout=10_000)
-    assert "1 条待上传" in mark.text() and "起" in mark.text()
+    # the application and the audit record of its filing (kiosk.audit)
+    assert "2 条待上传" in mark.text() and "起" in mark.text()
     window.set_language("en")
-    assert "Offline since" in mark.text() and "1 waiting" in mark.text()
+    assert "Offline since" in mark.text() and "2 waiting" in mark.text()
     window.grab().save("/tmp/kiosk-sync-offline.png")
     platform_server.start()
     qtbot.waitUntil(lambda: mark.text() == "● Online", timeout=(INTERVAL_S + 8) * 1000)
@@ -94,7 +95,8 @@ def test_admin_page_sync_now_and_roll_back(qtbot, platform_server, terminal, ser
     window.show()
     page = window.pages["admin.sync.tab"]
     page.scheduler.stop()  # only the button syncs in this test
-    qtbot.waitUntil(lambda: page.values["admin.sync.outbox"].text() == "3")
+    # 3 applications and the audit records of their filing (kiosk.audit)
+    qtbot.waitUntil(lambda: page.values["admin.sync.outbox"].text() == "6")
     assert page.values["admin.sync.catalog_version"].text() == "1"
     qtbot.mouseClick(page.sync_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: page.message.text().startswith("同步完成"), timeout=15_000)
@@ -106,3 +108,8 @@ def test_admin_page_sync_now_and_roll_back(qtbot, platform_server, terminal, ser
     qtbot.mouseClick(page.rollback_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: page.values["admin.sync.catalog_version"].text() == "1")
     assert "1" in page.message.text() and "回退" in page.message.text()
+    # Both buttons are admin actions in the audit trail, by the console's admin.
+    from kiosk import audit
+
+    actions = [(r["actor"], r["action"]) for r in audit.records(terminal.db)]
+    assert ("admin", "admin.sync_now") in actions and ("admin", "catalog.rollback") in actions

@@ -117,6 +117,12 @@ def test_choose_a_network_printer(qtbot, page, tmp_path):
         assert "network 127.0.0.1" in box.state.text() and "正常" in box.state.text()
         saved = (tmp_path / "config.toml").read_text(encoding="utf-8")
         assert 'kind = "network"' in saved and f"port = {port}" in saved
+        from kiosk import audit  # the change is in the audit trail: which settings, no values
+
+        db = open_store(tmp_path / "kiosk.db")
+        (record,) = [r for r in audit.records(db) if r["action"] == "admin.device_config"]
+        db.conn.close()
+        assert record["subject"] == "printer" and "127.0.0.1" not in str(record)
         qtbot.mouseClick(page.test_print_button, Qt.MouseButton.LeftButton)
         settle(qtbot, page.services)
         assert len(sim.printed) == 1

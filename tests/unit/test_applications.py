@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from kiosk import applications
+from kiosk import applications, atrest
 from kiosk.applications import ApplicationError, blob_path, file_application, record_event
 from kiosk.config import Config
 
@@ -32,18 +32,23 @@ def test_filing_writes_application_status_and_outbox_in_order(db, tmp_path):
     )
     assert re.fullmatch(r"H0001-K01-\d{8}-0001", app.number)
     sha = hashlib.sha256(scan).hexdigest()
-    assert blob_path(blobs, sha).read_bytes() == scan
+    assert scan not in blob_path(blobs, sha).read_bytes()  # encrypted at rest
+    assert applications.read_blob(blobs, sha, atrest.keys_for(db)) == scan
     assert [m.get("sha256") for m in app.materials] == [
         sha, hashlib.sha256(b"licence").hexdigest(), None]
     # blobs first, then the application: the platform refuses an application without its files
+    # ... and the audit record of the filing (kiosk.audit), an event
     assert [(k, s) for k, _, s in outbox_rows(db)] == [
-        ("blob", "pending"), ("blob", "pending"), ("application", "pending")]
+        ("blob", "pending"), ("blob", "pending"), ("application", "pending"),
+        ("event", "pending")]
     assert outbox_rows(db)[0][1] == sha
     stored = applications.get_application(db, app.number)
     assert stored == app
     assert applications.status_history(db, app.id)[0]["status"] == "filed"
-    payload = json.loads(db.execute(
-        "SELECT payload FROM outbox WHERE kind = 'application'").fetchone()[0])
+    sealed = db.execute("SELECT payload FROM outbox WHERE kind = 'application'").fetchone()[0]
+    assert "张三" not in sealed
+    payload = json.loads(atrest.unseal(atrest.keys_for(db), sealed,
+                                       applications.outbox_context(app.id)))
     assert payload == app.wire()
     assert payload["applicant"]["name"] == "张三"
 
@@ -84,7 +89,7 @@ def test_same_file_twice_is_one_blob_record(db, tmp_path):
     file_application(db, CONFIG, "X", {}, {}, [{"material": "a", "data": b"same"},
                                                {"material": "b", "data": b"same"}], tmp_path)
     kinds = [k for k, _, _ in outbox_rows(db)]
-    assert kinds == ["blob", "application", "application"]
+    assert kinds == ["blob", "application", "event", "application", "event"]  # event: audit
 
 
 def test_material_from_a_file_path(db, tmp_path):

@@ -208,7 +208,7 @@ def test_sign_ins_failures_and_lockout_are_audited(db):
     with pytest.raises(staff.BadPin):
         staff.verify(db, "nobody", "1234", now=T0)
     actions = [(r["actor"], r["action"]) for r in audit.records(db)]
-    assert actions == ([("S001", "staff.signin")]
+    assert actions == ([("admin", "staff.add"), ("S001", "staff.signin")]
                        + [("S001", "staff.signin_failed")] * (staff.MAX_FAILURES - 1)
                        + [("S001", "staff.lockout"), ("S001", "staff.signin_refused_locked"),
                           ("nobody", "staff.signin_failed")])

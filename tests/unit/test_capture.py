@@ -6,6 +6,7 @@ import io
 import pytest
 from PIL import Image
 
+from kiosk import crypto
 from kiosk.devices.capture import (
     BlobStore,
     CaptureError,
@@ -13,6 +14,7 @@ from kiosk.devices.capture import (
     PageOptions,
     SaneScanner,
     normalise,
+    read_page,
 )
 
 
@@ -66,7 +68,8 @@ def test_pages_are_stored_by_sha256(tmp_path):
     source = FileImport(BlobStore(tmp_path / "blobs"))
     (page,) = source.capture([src])
     assert page.path == tmp_path / "blobs" / page.sha256[:2] / f"{page.sha256}.jpg"
-    assert hashlib.sha256(page.path.read_bytes()).hexdigest() == page.sha256
+    assert page.path.read_bytes().startswith(crypto.BLOB_MAGIC)  # encrypted at rest
+    assert hashlib.sha256(read_page(page.path)).hexdigest() == page.sha256
     (again,) = source.capture([src])  # same content, same address, one file
     assert again.sha256 == page.sha256
     assert len(list((tmp_path / "blobs").rglob("*.jpg"))) == 1
@@ -112,5 +115,5 @@ def test_simulated_scanner_stores_a_normalised_page_each_time(tmp_path):
     scanner = SimulatedScanner(BlobStore(tmp_path / "blobs"))
     first, second = scanner.capture()[0], scanner.capture()[0]
     assert first.sha256 != second.sha256
-    assert first.path.exists() and first.path.read_bytes()[:2] == b"\xff\xd8"  # JPEG
+    assert first.path.exists() and read_page(first.path)[:2] == b"\xff\xd8"  # JPEG
     assert scanner.state().kind == "simulated" and scanner.state().ok

@@ -96,7 +96,8 @@ def test_file_reviewed_refuses_until_complete_then_stores_pages(catalog_db, samp
 
     import pytest
 
-    from kiosk.applications import blob_path, get_application
+    from kiosk.applications import get_application, read_blob
+    from kiosk.atrest import keys_for
     from kiosk.config import Config
     from kiosk.prereview import NotReady, file_reviewed
 
@@ -124,7 +125,7 @@ def test_file_reviewed_refuses_until_complete_then_stores_pages(catalog_db, samp
     scans = [m for m in stored.materials if m.get("sha256")]
     assert [(m["index"], m["page"]) for m in scans] == [(0, 1), (1, 1)]
     for m, page in zip(scans, pages, strict=True):
-        data = blob_path(tmp_path / "blobs", m["sha256"]).read_bytes()
+        data = read_blob(tmp_path / "blobs", m["sha256"], keys_for(catalog_db))
         assert data == Path(page).read_bytes() and hashlib.sha256(data).hexdigest() == m["sha256"]
     assert [m for m in stored.materials if m.get("original_brought")] == [
         {"material": item["guide"]["materials"][2]["name"]["zh-Hans"], "index": 2,

@@ -23,7 +23,8 @@ def app(db, tmp_path):
 
 def decision_rows(db) -> list[dict]:
     rows = db.execute("SELECT ref, payload, state FROM outbox WHERE kind = 'event'").fetchall()
-    return [{"ref": ref, "state": state, **json.loads(payload)} for ref, payload, state in rows]
+    rows = [{"ref": ref, "state": state, **json.loads(payload)} for ref, payload, state in rows]
+    return [r for r in rows if r["type"] == "decision"]  # not the audit records (kiosk.audit)
 
 
 @pytest.mark.parametrize(("decision", "missing", "reason", "status"), [
@@ -103,11 +104,13 @@ def test_decisions_reach_the_platform_decision_endpoint_once(db, app, tmp_path):
         returned = decide(db, app.id, "return", "李四", ["营业执照"])
         accepted = decide(db, app.id, "accept", "李四")
         result = push(db, client, tmp_path / "blobs", force=True)
-        assert result.error is None and result.sent["event"] == 2
+        # 2 decisions + 3 audit records (the filing and the two decisions)
+        assert result.error is None and result.sent["event"] == 2 + 3
         assert {r["state"] for r in decision_rows(db)} == {"sent"}
         stored = platform.query("SELECT decision_id FROM decisions ORDER BY decision_id")
         assert sorted(r[0] for r in stored) == sorted([returned.decision_id, accepted.decision_id])
-        assert platform.count("events") == 0  # not sent to /v1/events
+        # not sent to /v1/events (only the audit records are)
+        assert platform.query("SELECT count(*) FROM events WHERE type != 'audit'") == [(0,)]
         changes = client.get_status(None)["changes"]
         assert [c["status"] for c in changes if c["id"] == app.id][-1] == "accepted"
         assert push(db, client, tmp_path / "blobs", force=True).total_sent == 0

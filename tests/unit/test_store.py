@@ -2,7 +2,7 @@ import sqlite3
 
 import pytest
 
-from kiosk import store
+from kiosk import atrest, crypto, rekey, store
 from kiosk.store import MIGRATIONS, applied_migrations, open_store
 
 
@@ -37,7 +37,9 @@ def test_new_migration_runs_once_after_a_backup(tmp_path):
     db = open_store(path, migrations=more)
     assert "extra" in db.table_names()
     backup = tmp_path / "k.db.before-9999_extra.bak"
-    old = sqlite3.connect(backup)
+    assert backup.read_bytes().startswith(crypto.BLOB_MAGIC)  # encrypted, never plaintext
+    rekey.open_backup(backup, tmp_path / "restored.db", atrest.keys_for(db))
+    old = sqlite3.connect(tmp_path / "restored.db")
     assert "extra" not in {r[0] for r in old.execute("SELECT name FROM sqlite_master")}
     assert old.execute("SELECT value FROM settings").fetchone() == ("ni hao",)
     assert open_store(path, migrations=more) is not None

@@ -40,7 +40,9 @@ def file_some(db, blobs, n_apps=3, n_events=2, with_files=True):
         materials = [{"material": "身份证", "data": f"scan {i}".encode()}] if with_files else []
         apps.append(file_application(db, CONFIG, "SCJG-XK-001", {"name": f"申请人{i}"},
                                      {"n": i}, materials, blobs))
-    events = [record_event(db, "evaluation", {"score": i}) for i in range(n_events)]
+    [record_event(db, "evaluation", {"score": i}) for i in range(n_events)]
+    # Every event written, including the audit record each filing appends (kiosk.audit).
+    events = [row[0] for row in db.execute("SELECT id FROM events ORDER BY rowid").fetchall()]
     return apps, events
 
 
@@ -65,7 +67,7 @@ def test_push_sends_everything_once(db, tmp_path, platform, client):
     apps, events = file_some(db, tmp_path / "blobs")
     result = push(db, client, tmp_path / "blobs")
     assert result.error is None
-    assert result.sent == {"blob": 3, "application": 3, "event": 2}
+    assert result.sent == {"blob": 3, "application": 3, "event": 2 + 3}  # + 3 audit records
     assert_exactly_once(platform, db, apps, events)
     assert platform.count("blobs") == 3
     # order on the wire: blobs one by one, then the applications batch, then events
@@ -79,7 +81,7 @@ def test_push_sends_everything_once(db, tmp_path, platform, client):
 def test_batches_respect_the_batch_size(db, tmp_path, platform, client):
     apps, events = file_some(db, tmp_path / "blobs", n_apps=7, n_events=0, with_files=False)
     push(db, client, tmp_path / "blobs", batch_size=3)
-    assert platform.plan.seen == ["POST /v1/applications"] * 3
+    assert platform.plan.seen == ["POST /v1/applications"] * 3 + ["POST /v1/events"] * 3
     assert_exactly_once(platform, db, apps, events)
 
 
@@ -91,7 +93,7 @@ def test_answer_lost_after_the_server_stored_it(db, tmp_path, platform, client):
     first = push(db, client, tmp_path / "blobs")
     assert isinstance(first.error, PlatformUnreachable)
     assert platform.count("applications") == 3  # stored, though we never heard so
-    assert states(db) == {"sent": 3, "pending": 5}
+    assert states(db) == {"sent": 3, "pending": 5 + 3}  # + 3 audit records
     second = push(db, client, tmp_path / "blobs", force=True)
     assert second.duplicates["application"] == 3 and second.sent["application"] == 3
     assert_exactly_once(platform, db, apps, events)
@@ -129,7 +131,7 @@ def test_offline_changes_nothing_but_attempts(db, tmp_path, platform, client):
     platform.plan.rules.append(on("PUT", "/v1/blobs", "refuse"))
     result = push(db, client, tmp_path / "blobs")
     assert isinstance(result.error, PlatformUnreachable)
-    assert states(db) == {"pending": 8}
+    assert states(db) == {"pending": 8 + 3}  # + 3 audit records
     assert platform.plan.seen == [platform.plan.seen[0]]  # stopped at the first refusal
     platform.plan.rules.clear()
     push(db, client, tmp_path / "blobs", force=True)
@@ -197,7 +199,7 @@ def test_unauthorised_terminal_changes_nothing(db, tmp_path, platform):
     file_some(db, tmp_path / "blobs", with_files=False)
     with pytest.raises(AuthRejected):
         push(db, client, tmp_path / "blobs")
-    assert states(db) == {"pending": 5}
+    assert states(db) == {"pending": 5 + 3}  # + 3 audit records
     assert db.execute("SELECT MAX(attempts) FROM outbox").fetchone()[0] == 0
 
 

@@ -48,7 +48,9 @@ def test_a_round_pulls_the_catalog_pushes_and_reports(db, tmp_path, platform, ag
     report = agent.run_round(db)
     assert report.online and report.problem is None and report.errors == []
     assert report.catalog_state == "updated" and report.catalog_version == 3
-    assert report.pushed == {"blob": 1, "application": 1, "event": 2}  # + the heartbeat
+    # events: the evaluation, the heartbeat, the audit records of the filing and of the
+    # platform's "received" (pulled, then sent in the same round)
+    assert report.pushed == {"blob": 1, "application": 1, "event": 4}
     assert report.outbox_depth == 0 and report.offline_since is None
     assert report.status_changes == 1  # the platform's "received"
     assert get_application(db, app.id).status == "received"
@@ -65,7 +67,7 @@ def test_offline_round_remembers_since_when_and_keeps_everything(db, platform, a
     file_application(db, agent.config, "X", {}, {}, [], agent.blobs_dir)
     first = agent.run_round(db)
     assert not first.online and isinstance(first.problem, errors.PlatformUnreachable)
-    assert first.offline_since == first.at and first.outbox_depth == 1
+    assert first.offline_since == first.at and first.outbox_depth == 2  # + its audit record
     second = agent.run_round(db)
     assert second.offline_since == first.offline_since  # since the first failed round
     assert agent.state(db).online is False

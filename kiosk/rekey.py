@@ -1,0 +1,285 @@
+"""Encrypting a store that was plaintext, and rotating its data key without stopping the kiosk.
+
+Rotation makes a new key current (new filings use it at once), then re-encrypts the old values
+in small batches, each its own short transaction, so filing, the counter and the sync agent keep
+working between batches; scan files are rewritten one by one (temp file + rename, so a reader
+sees the old or the new file, both readable while the old key is kept). Only when a final
+sweep finds nothing sealed with an old key is that key retired.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from kiosk import atrest, crypto
+from kiosk.applications import (
+    SEALED_FIELDS,
+    field_context,
+    outbox_context,
+    write_durably,
+)
+from kiosk.crypto import KeyRing
+from kiosk.store import set_setting
+
+BATCH = 50
+PURGED = atrest.PURGED
+
+
+def blobs_dir_of(db: sqlite_utils.Database) -> Path | None:
+    data_dir = atrest.data_dir_of(db)
+    return data_dir / "blobs" if data_dir else None
+
+
+def blob_files(blobs_dir: Path | None) -> Iterator[Path]:
+    """Every stored scan/photo file (``ab/<sha256>`` and captured pages ``ab/<sha256>.jpg``)."""
+    if blobs_dir is None or not Path(blobs_dir).is_dir():
+        return
+    for sub in sorted(Path(blobs_dir).iterdir()):
+        if sub.is_dir() and len(sub.name) == 2:
+            for path in sorted(sub.iterdir()):
+                if path.is_file() and not path.name.startswith("."):
+                    yield path
+
+
+def backup_files(db: sqlite_utils.Database) -> list[Path]:
+    """The migration backups next to the store (``kiosk.db.before-<migration>.bak``)."""
+    data_dir = atrest.data_dir_of(db)
+    return sorted(data_dir.glob("*.bak")) if data_dir else []
+
+
+def _reseal_backup(path: Path, keys: KeyRing) -> bool:
+    """Rewrite a backup sealed with the current key (it was plaintext before 0007, or sealed
+    with an older key); False when it already was."""
+    data = path.read_bytes()
+    if crypto.is_encrypted(data):
+        if keys.key_id_of(data) == keys.current:
+            return False
+        data = atrest.open_backup_bytes(keys, data)
+    write_durably(path, keys.encrypt_bytes(data, atrest.BACKUP_CONTEXT))
+    return True
+
+
+def _sha_of(path: Path) -> str:
+    return path.name.split(".")[0]
+
+
+def _reseal_file(path: Path, keys: KeyRing) -> bool:
+    """Rewrite ``path`` sealed with the current key; False when it already was."""
+    data = path.read_bytes()
+    if crypto.is_encrypted(data) and keys.key_id_of(data) == keys.current:
+        return False
+    plain = atrest.unseal_bytes(keys, data, _sha_of(path), legacy=True)
+    write_durably(path, atrest.seal_bytes(keys, plain, _sha_of(path)))
+    return True
+
+
+# --- migration 0007: a plaintext store becomes encrypted ---------------------------------
+
+
+def encrypt_existing(db: sqlite_utils.Database) -> None:
+    """Migration 0007: add the ID-number blind index, seal every plaintext personal field and
+    application payload, and encrypt every scan file under the store's ``blobs`` directory."""
+    db.execute("ALTER TABLE applications ADD COLUMN id_index TEXT")
+    db.execute("CREATE INDEX applications_id_index ON applications(id_index, filed_at)")
+    keys = atrest.keys_for(db)
+    _reseal_rows(db, keys, limit=None)
+    for path in blob_files(blobs_dir_of(db)):
+        if not crypto.is_encrypted(path.read_bytes()):
+            _reseal_file(path, keys)
+    for path in backup_files(db):  # plaintext backups left by earlier migrations
+        if not crypto.is_encrypted(path.read_bytes()):
+            _reseal_backup(path, keys)
+
+
+# --- rotation ------------------------------------------------------------------------------
+
+
+def _stale(value: str | None, keys: KeyRing) -> bool:
+    """Plaintext (not a purge marker of kiosk.retention) or sealed with an older key."""
+    if value is None:
+        return False
+    if crypto.is_encrypted(value):
+        return keys.key_id_of(value) != keys.current
+    return not value.startswith(PURGED)
+
+
+def _reseal_rows(db: sqlite_utils.Database, keys: KeyRing, limit: int | None) -> int:
+    """Re-seal up to ``limit`` stale application rows and outbox payloads (one transaction)."""
+    done = 0
+    current = f"{crypto.TEXT_PREFIX}{keys.current}:%"
+    with db.atomic():
+        rows = db.execute(
+            "SELECT id, applicant, form, prereview FROM applications WHERE (applicant NOT LIKE ? "
+            "OR form NOT LIKE ? OR prereview NOT LIKE ?) AND applicant NOT LIKE ? LIMIT ?",
+            [current, current, current, PURGED + "%", -1 if limit is None else limit]).fetchall()
+        for app_id, *values in rows:
+            fields = dict(zip(SEALED_FIELDS, values, strict=True))
+            if not any(_stale(v, keys) for v in fields.values()):
+                continue
+            plain = {n: atrest.unseal(keys, v, field_context(n, app_id), legacy=True)
+                     for n, v in fields.items()}
+            if plain["applicant"].startswith(PURGED):
+                continue  # purged by kiosk.retention: nothing personal left to seal
+            applicant = json.loads(plain["applicant"])
+            db.execute(
+                "UPDATE applications SET applicant = ?, form = ?, prereview = ?, id_index = ? "
+                "WHERE id = ?",
+                [*(atrest.seal(keys, plain[n], field_context(n, app_id)) for n in SEALED_FIELDS),
+                 atrest.id_index(keys, applicant.get("id_number", "")
+                                 if isinstance(applicant, dict) else ""), app_id])
+            done += 1
+        left = None if limit is None else max(0, limit - done)
+        if left == 0:
+            return done
+        rows = db.execute(
+            "SELECT id, ref, payload FROM outbox WHERE kind = 'application' "
+            "AND payload NOT LIKE ? AND payload NOT LIKE ? LIMIT ?",
+            [current, PURGED + "%", -1 if left is None else left]).fetchall()
+        for row_id, ref, payload in rows:
+            if not _stale(payload, keys):
+                continue
+            plain = atrest.unseal(keys, payload, outbox_context(ref), legacy=True)
+            db.execute("UPDATE outbox SET payload = ? WHERE id = ?",
+                       [atrest.seal(keys, plain, outbox_context(ref)), row_id])
+            done += 1
+    return done
+
+
+@dataclass
+class RotationResult:
+    new_key: str
+    rows: int = 0
+    files: int = 0
+    retired: list[str] = field(default_factory=list)
+
+
+def rotate(db: sqlite_utils.Database, blobs_dir: Path | None = None, *, batch: int = BATCH,
+           retire: bool = True) -> RotationResult:
+    """Make a new data key current, re-encrypt everything in batches, then retire the old keys
+    (only when a final sweep finds nothing left under them)."""
+    keys = atrest.keys_for(db)
+    old = [k for k in keys.keys if k != keys.current] + [keys.current]
+    result = RotationResult(keys.rotate())
+    set_setting(db, atrest.CURRENT_SETTING, keys.current)  # other processes reload
+    result.files += reencrypt_all(db, blobs_dir, keys, batch, result)
+    if retire:
+        counts = usage(db, blobs_dir, keys)
+        for key_id in old:
+            if counts.get(key_id, 0) == 0:
+                keys.retire(key_id)
+                result.retired.append(key_id)
+    return result
+
+
+def reencrypt_all(db: sqlite_utils.Database, blobs_dir: Path | None, keys: KeyRing, batch: int,
+                  result: RotationResult) -> int:
+    """Move every row (in batches) and file to the current key; returns files rewritten."""
+    while n := _reseal_rows(db, keys, batch):
+        result.rows += n
+    files = 0
+    for path in blob_files(blobs_dir if blobs_dir is not None else blobs_dir_of(db)):
+        files += _reseal_file(path, keys)
+    for path in backup_files(db):
+        files += _reseal_backup(path, keys)
+    return files
+
+
+def usage(db: sqlite_utils.Database, blobs_dir: Path | None, keys: KeyRing) -> Counter:
+    """How many stored values each key id seals (``"plaintext"`` for values not encrypted)."""
+    counts: Counter = Counter()
+
+    def count(value: str | bytes) -> None:
+        if crypto.is_encrypted(value):
+            try:
+                counts[keys.key_id_of(value)] += 1
+            except crypto.CryptoError:
+                counts["damaged"] += 1
+        elif not (isinstance(value, str) and value.startswith(PURGED)):
+            counts["plaintext"] += 1
+
+    for row in db.execute("SELECT applicant, form, prereview FROM applications"):
+        for value in row:
+            count(value)
+    for (payload,) in db.execute("SELECT payload FROM outbox WHERE kind = 'application'"):
+        count(payload)
+    for path in blob_files(blobs_dir if blobs_dir is not None else blobs_dir_of(db)):
+        with open(path, "rb") as fh:
+            count(fh.read(len(crypto.BLOB_MAGIC) + 1 + 255))
+    for path in backup_files(db):
+        with open(path, "rb") as fh:
+            count(fh.read(len(crypto.BLOB_MAGIC) + 1 + 255))
+    return counts
+
+
+def status(db: sqlite_utils.Database, blobs_dir: Path | None = None) -> dict:
+    """What ``kiosk admin keys status`` prints: where the keys are, which is current, usage."""
+    keys = atrest.keys_for(db)
+    return {"store": repr(keys.store), "current": keys.current, "keys": sorted(keys.keys),
+            "usage": dict(usage(db, blobs_dir, keys))}
+
+
+def open_backup(backup: Path, out: Path, keys: KeyRing) -> None:
+    """Decrypt an encrypted migration backup to ``out`` (mode 0600) for a restore."""
+    data = atrest.open_backup_bytes(keys, Path(backup).read_bytes())
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+
+
+# --- kiosk admin keys ----------------------------------------------------------------------
+
+
+def add_keys_commands(adm_sub: Any) -> None:
+    """Register ``kiosk admin keys status|rotate|open-backup`` under ``kiosk admin``."""
+    cmd = adm_sub.add_parser("keys", help="the data keys that encrypt personal data at rest")
+    sub = cmd.add_subparsers(dest="keys_command", required=True)
+    sub.add_parser("status", help="where the keys are kept, the current key, what each seals")
+    rot = sub.add_parser("rotate", help="new current key; re-encrypt in small batches while the "
+                         "kiosk keeps running; retire the old key when nothing uses it")
+    rot.add_argument("--batch", type=int, default=BATCH, help="rows per transaction")
+    rot.add_argument("--keep-old", action="store_true", help="do not retire the old key")
+    back = sub.add_parser("open-backup", help="decrypt a migration backup (*.bak) for a restore")
+    back.add_argument("backup", type=Path)
+    back.add_argument("--out", type=Path, required=True, help="the SQLite file to write (0600)")
+
+
+def admin_keys(args: Any, config: Any, data_dir: Any) -> int:
+    """Run one ``kiosk admin keys`` command on this terminal's store."""
+    from kiosk.store import open_store
+
+    db = open_store(Path(data_dir) / "kiosk.db")
+    try:
+        if args.keys_command == "status":
+            info = status(db)
+            print(f"keys kept in: {info['store']}")
+            print(f"current key: {info['current']}")
+            for key_id in info["keys"]:
+                print(f"  key {key_id}: {info['usage'].get(key_id, 0)} values")
+            for other in ("plaintext", "damaged"):
+                if info["usage"].get(other):
+                    print(f"  {other}: {info['usage'][other]} values")
+        elif args.keys_command == "rotate":
+            done = rotate(db, batch=max(1, args.batch), retire=not args.keep_old)
+            print(f"new current key {done.new_key}: {done.rows} records and {done.files} files "
+                  f"re-encrypted; retired: {', '.join(done.retired) or 'none'}")
+        else:
+            open_backup(args.backup, args.out, atrest.keys_for(db))
+            print(f"decrypted {args.backup} to {args.out}")
+    except (crypto.CryptoError, OSError) as exc:
+        print(f"kiosk: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        db.conn.close()
+    return 0
+
+
+KEYS_ADMIN_COMMANDS = {"keys": admin_keys}
