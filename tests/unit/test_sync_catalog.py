@@ -33,6 +33,22 @@ def client(platform):
     return platform.client(platform.enroll())
 
 
+@pytest.fixture
+def started(monkeypatch) -> list:
+    """Every catalog helper process started, in order."""
+    import subprocess
+
+    processes: list[subprocess.Popen] = []
+    real_popen = subprocess.Popen
+
+    def recording_popen(*args, **kwargs):
+        processes.append(real_popen(*args, **kwargs))
+        return processes[-1]
+
+    monkeypatch.setattr(catalog_updater.subprocess, "Popen", recording_popen)
+    return processes
+
+
 def names(db) -> set[str]:
     return {row[0] for row in db.execute("SELECT name_zh_hans FROM items").fetchall()}
 
@@ -211,17 +227,28 @@ def test_signed_bytes_that_are_not_json_are_refused(platform):
 @pytest.mark.parametrize("fork", [True, False])
 def test_validation_beside_the_index_build_applies_good_and_refuses_bad(db, platform, fork):
     """GIVEN signed bytes in the reference layout, applied as the helper process does (the
-    validation in a forked child while the rows and index are built) THEN a valid bundle is
-    applied and kept for rollback from the signed bytes; a signed but invalid one is refused
-    with the item and field named and the store is unchanged."""
-    from kiosk.sync.catalog_updater import apply_answer, read_answer
+    validation in a forked child, started from the verified bytes, while this process parses
+    and indexes) THEN a valid bundle is applied and kept for rollback from the signed bytes; a
+    signed but invalid one is refused with the item and field named and the store is unchanged;
+    an older one is refused and its forked validation stopped."""
+    from kiosk.sync.catalog_updater import Validation, apply_answer, read_answer
 
     key = load_private_key(platform.private_key_path)
+
+    def apply(bundle: dict, timings: dict | None = None):
+        started: list[Validation] = []
+        read = read_answer(reference_answer(bundle, sign_bundle(bundle, key)), platform.public_key,
+                           on_verified=(lambda b: started.append(Validation.forked(b))) if fork
+                           else None)
+        try:
+            return apply_answer(db, read.answer, platform.public_key, "test", timings,
+                                signed=read.signed, validation=started[0] if fork else None)
+        finally:
+            assert all(v._outcome is not None for v in started)  # no child left behind
+
     good = tiny_bundle(2, extra_item="电梯使用登记")
-    read = read_answer(reference_answer(good, sign_bundle(good, key)), platform.public_key)
     timings: dict[str, float] = {}
-    update = apply_answer(db, read.answer, platform.public_key, "test", timings,
-                          signed=read.signed, fork=fork)
+    update = apply(good, timings)
     assert (update.state, update.version) == ("updated", 2) and timings["validate"] > 0
     (kept,) = db.execute("SELECT bundle FROM catalog_versions WHERE state = 'current'").fetchone()
     assert catalog.kept_bundle(kept) == good
@@ -229,29 +256,20 @@ def test_validation_beside_the_index_build_applies_good_and_refuses_bad(db, plat
 
     bad = tiny_bundle(3)
     bad["items"][0]["guide"]["time_limit"] = {"legal_days": 1, "committed_days": 9}
-    read = read_answer(reference_answer(bad, sign_bundle(bad, key)), platform.public_key)
     with pytest.raises(CatalogRefused, match="version 3: .*SCJG-XK-001.*committed_days"):
-        apply_answer(db, read.answer, platform.public_key, "test", signed=read.signed, fork=fork)
+        apply(bad)
+    with pytest.raises(CatalogRefused, match="not newer"):
+        apply(tiny_bundle(1))
     assert catalog.current_version(db) == 2 and "电梯使用登记" in names(db)
 
 
 def test_download_broken_after_the_helper_started_applies_nothing(db, tmp_path, platform, client,
-                                                                  monkeypatch):
+                                                                  started):
     """GIVEN a newer catalog whose download breaks half-way, after the helper process was
     started to warm up THEN the helper is stopped without applying anything, the download is
     removed and the error is the transport error."""
-    import subprocess
-
     from kiosk.sync.errors import PlatformUnreachable
 
-    started: list[subprocess.Popen] = []
-    real_popen = subprocess.Popen
-
-    def recording_popen(*args, **kwargs):
-        started.append(real_popen(*args, **kwargs))
-        return started[-1]
-
-    monkeypatch.setattr(catalog_updater.subprocess, "Popen", recording_popen)
 
     def broken_stream(response):
         def chunks(chunk_size=1, decode_unicode=False):
@@ -270,3 +288,21 @@ def test_download_broken_after_the_helper_started_applies_nothing(db, tmp_path, 
     # the next round downloads it whole and applies it
     assert update_catalog_isolated(db, client, platform.public_key_path,
                                    tmp_path / "work").version == 1
+
+
+def test_a_warm_helper_waits_between_rounds_and_applies_the_next_update(
+        db, tmp_path, platform, client, started):
+    """GIVEN a WarmHelper, as the app's sync agent keeps one THEN a round with nothing new
+    leaves one helper started and waiting, the next update is applied by that same process,
+    a new one waits afterwards, and close() ends it."""
+
+    warm = catalog_updater.WarmHelper()
+    key_path, work = platform.public_key_path, tmp_path / "work"
+    assert update_catalog_isolated(db, client, key_path, work, warm=warm).state == "none"
+    assert len(started) == 1 and started[0].poll() is None  # waiting, warmed up
+    platform.publish(tiny_bundle(1))
+    assert update_catalog_isolated(db, client, key_path, work, warm=warm).version == 1
+    assert started[0].returncode == 0  # the waiting helper did the work
+    assert len(started) == 2 and started[1].poll() is None  # and the next one waits
+    warm.close()
+    assert started[1].returncode == catalog_updater.ABANDONED
