@@ -15,6 +15,7 @@ holds. See docs/security.md for what this does and does not protect against.
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import json
 import uuid
@@ -61,6 +62,14 @@ def record_hash(record: dict) -> str:
     ``seq`` is deliberately left out: the chain fixes the order, ``seq`` only exposes gaps.
     """
     return hashlib.sha256(_canonical({k: record[k] for k in _FIELDS}).encode("utf-8")).hexdigest()
+
+
+def cli_actor() -> str:
+    """Who ran an admin command, for the audit trail: the OS account (no PIN on the CLI)."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
 
 
 def append(db: sqlite_utils.Database, actor: str, action: str, subject: str = "",

@@ -49,7 +49,7 @@ def _err(message: str) -> None:
 
 
 def admin_add_staff(args: argparse.Namespace, config: Any, data_dir: Path) -> int:
-    from kiosk import staff
+    from kiosk import audit, staff
     from kiosk.store import open_store
 
     if args.pin_stdin:
@@ -61,7 +61,7 @@ def admin_add_staff(args: argparse.Namespace, config: Any, data_dir: Path) -> in
             return 1
     db = open_store(data_dir / "kiosk.db")
     try:
-        staff.add_staff(db, args.staff_id, args.name, pin, args.role, actor=_actor())
+        staff.add_staff(db, args.staff_id, args.name, pin, args.role, actor=audit.cli_actor())
     except staff.StaffError as exc:
         _err(str(exc))
         return 1
@@ -70,14 +70,6 @@ def admin_add_staff(args: argparse.Namespace, config: Any, data_dir: Path) -> in
     where = "the counters and the admin console" if args.role == "admin" else "the counters"
     print(f"{args.role} {args.staff_id} ({args.name}) can sign in at {where} of this terminal")
     return 0
-
-
-def _actor() -> str:
-    """Who ran an admin command, for the audit trail: the OS account (no PIN on the CLI)."""
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli"
 
 
 def admin_list_staff(args: argparse.Namespace, config: Any, data_dir: Path) -> int:
@@ -118,12 +110,12 @@ def admin_change_pin(args: argparse.Namespace, config: Any, data_dir: Path) -> i
 
 
 def admin_set_role(args: argparse.Namespace, config: Any, data_dir: Path) -> int:
-    from kiosk import staff
+    from kiosk import audit, staff
     from kiosk.store import open_store
 
     db = open_store(data_dir / "kiosk.db")
     try:
-        staff.set_role(db, args.staff_id, args.role, actor=_actor())
+        staff.set_role(db, args.staff_id, args.role, actor=audit.cli_actor())
     except staff.StaffError as exc:
         _err(str(exc))
         return 1

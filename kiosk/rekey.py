@@ -20,7 +20,7 @@ from typing import Any
 
 import sqlite_utils
 
-from kiosk import atrest, crypto
+from kiosk import atrest, audit, crypto
 from kiosk.applications import (
     SEALED_FIELDS,
     field_context,
@@ -163,9 +163,9 @@ class RotationResult:
 
 
 def rotate(db: sqlite_utils.Database, blobs_dir: Path | None = None, *, batch: int = BATCH,
-           retire: bool = True) -> RotationResult:
+           retire: bool = True, actor: str = "admin") -> RotationResult:
     """Make a new data key current, re-encrypt everything in batches, then retire the old keys
-    (only when a final sweep finds nothing left under them)."""
+    (only when a final sweep finds nothing left under them). Audited: key ids and counts."""
     keys = atrest.keys_for(db)
     old = [k for k in keys.keys if k != keys.current] + [keys.current]
     result = RotationResult(keys.rotate())
@@ -177,6 +177,8 @@ def rotate(db: sqlite_utils.Database, blobs_dir: Path | None = None, *, batch: i
             if counts.get(key_id, 0) == 0:
                 keys.retire(key_id)
                 result.retired.append(key_id)
+    audit.append(db, actor, "admin.key_rotation", result.new_key,
+                 {"rows": result.rows, "files": result.files, "retired": result.retired})
     return result
 
 
@@ -268,11 +270,14 @@ def admin_keys(args: Any, config: Any, data_dir: Any) -> int:
                 if info["usage"].get(other):
                     print(f"  {other}: {info['usage'][other]} values")
         elif args.keys_command == "rotate":
-            done = rotate(db, batch=max(1, args.batch), retire=not args.keep_old)
+            done = rotate(db, batch=max(1, args.batch), retire=not args.keep_old,
+                          actor=audit.cli_actor())
             print(f"new current key {done.new_key}: {done.rows} records and {done.files} files "
                   f"re-encrypted; retired: {', '.join(done.retired) or 'none'}")
         else:
             open_backup(args.backup, args.out, atrest.keys_for(db))
+            # A decrypted copy of the store now exists: that is worth a record.
+            audit.append(db, audit.cli_actor(), "admin.backup_opened", Path(args.backup).name)
             print(f"decrypted {args.backup} to {args.out}")
     except (crypto.CryptoError, OSError) as exc:
         print(f"kiosk: {exc}", file=sys.stderr)

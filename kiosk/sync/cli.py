@@ -50,11 +50,11 @@ def admin_rollback(args: argparse.Namespace, config: Any, data_dir: Path) -> int
 
 
 def admin_sync(args: argparse.Namespace, config: Any, data_dir: Path) -> int:
-    from kiosk.queue_cli import _actor
+    from kiosk.audit import cli_actor
     from kiosk.sync.runner import SyncAgent
 
     report = SyncAgent(config, data_dir).run_round(_open(data_dir), force=args.force,
-                                                   actor=_actor())
+                                                   actor=cli_actor())
     print(f"online: {'yes' if report.online else 'no'}")
     print(f"sent: {report.pushed_total} {report.pushed}")
     print(f"refused: {sum(report.failed.values())} {report.failed}")

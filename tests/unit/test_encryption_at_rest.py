@@ -140,6 +140,10 @@ def test_rotation_keeps_every_record_readable_then_retires_the_old_key(tmp_path)
         assert read_blob(blobs, m["sha256"], keys) in scans()
     assert len(progress_of_person(db, ID_NUMBER)) == 1  # the blind index follows the new key
     assert secrets_found(tmp_path) == []
+    (action, subject, details), = db.execute(
+        "SELECT action, subject, details FROM audit_log WHERE action LIKE 'admin.key%'").fetchall()
+    assert (action, subject) == ("admin.key_rotation", done.new_key)
+    assert json.loads(details) == {"rows": 4, "files": 2, "retired": [old]}
 
 
 def test_another_process_rotating_is_picked_up_without_a_restart(db, tmp_path):
