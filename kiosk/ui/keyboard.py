@@ -21,6 +21,18 @@ ROWS = ["1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm"]
 PAGE = 7  # candidates a page: with the letters and ◀ ▶ they fit a 1080-wide portrait panel
 
 
+
+_table_started = threading.Event()
+
+
+def _build_pinyin_table_aside() -> None:
+    """Build the pinyin table (pypinyin's import and ~0.2 s of work) in a thread, once, when a
+    keyboard that needs it is first shown: not at the visitor's first letter, and not while
+    the kiosk starts (it held the GIL for ~0.4 s of the start-up)."""
+    if not _table_started.is_set():
+        _table_started.set()
+        threading.Thread(target=pinyin_input.table, name="pinyin-table", daemon=True).start()
+
 class TouchKeyboard(QWidget):
     key_pressed = Signal(str)      # one character
     backspace = Signal()
@@ -43,8 +55,6 @@ class TouchKeyboard(QWidget):
         first_row = 1 if pinyin else 0
         if pinyin:
             grid.addLayout(self._candidate_bar(), 0, 0, 1, 20)
-            # Build the ~0.2 s table now, off this thread, not at the visitor's first letter.
-            threading.Thread(target=pinyin_input.table, name="pinyin-table", daemon=True).start()
         # 20 half-columns so rows can be offset by half a key like a real keyboard.
         for r, row in enumerate(ROWS):
             offset = {0: 0, 1: 0, 2: 1, 3: 2}[r]
@@ -76,6 +86,11 @@ class TouchKeyboard(QWidget):
                            " #composing { font-size: 26px; padding: 0 8px; }"
                            " #keyWide:checked { background: #0b4f9c; color: white; }")
         self.set_language("zh-Hans")
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        if self.chinese_allowed:
+            _build_pinyin_table_aside()
 
     def _candidate_bar(self) -> QHBoxLayout:
         """Letters typed so far (a tap types them as they are), a page of characters, ◀ ▶."""
