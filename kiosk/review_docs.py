@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import io
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
-from kiosk import atrest
+from kiosk import atrest, catalog
 from kiosk.applications import Application, read_blob, status_history
 from kiosk.devices.a4_printer import A4PrintError, open_a4_printer
 from kiosk.notice_pdf import NoticeError, notice_for
@@ -34,6 +35,22 @@ class ScanPage:
     page: int
     sha256: str
     preview: bytes | None
+    names: dict[str, str] = field(default_factory=dict)  # the material's name by language
+
+    def name(self, lang: str) -> str:
+        """The material's name in ``lang``; the stored name when the guide has no other."""
+        return self.names.get(lang) or self.material
+
+
+def material_names(item: dict | None, stored: Iterable[str]) -> dict[str, dict[str, str]]:
+    """Each stored material name (the guide's zh-Hans name when filed) with its name in every
+    language from the item's guide; a name the guide no longer has maps to itself only."""
+    guide = {}
+    for material in ((item or {}).get("guide") or {}).get("materials", []):
+        names = material.get("name") or {}
+        if isinstance(names, dict) and names.get("zh-Hans"):
+            guide.setdefault(names["zh-Hans"], {k: str(v) for k, v in names.items() if v})
+    return {name: guide.get(name, {"zh-Hans": name}) for name in stored}
 
 
 def blobs_dir_of(db: sqlite_utils.Database) -> Path | None:
@@ -62,7 +79,10 @@ def page_preview(db: sqlite_utils.Database, sha256: str, max_side: int) -> bytes
 
 def scan_pages(db: sqlite_utils.Database, application: Application,
                max_side: int = THUMB_PX) -> list[ScanPage]:
-    """Every scanned page of the application in filing order, each with its thumbnail."""
+    """Every scanned page of the application in filing order, each with its thumbnail and
+    its material's name in every language the item's guide has."""
+    names = material_names(catalog.get_item(db, application.item_code),
+                           [str(m.get("material", "")) for m in application.materials])
     pages = []
     for entry in application.materials:
         sha = entry.get("sha256")
@@ -72,8 +92,9 @@ def scan_pages(db: sqlite_utils.Database, application: Application,
             preview: bytes | None = page_preview(db, sha, max_side)
         except Exception:  # noqa: BLE001 — missing, damaged or undecryptable: show it as such
             preview = None
-        pages.append(ScanPage(str(entry.get("material", "")), int(entry.get("page") or 1), sha,
-                              preview))
+        material = str(entry.get("material", ""))
+        pages.append(ScanPage(material, int(entry.get("page") or 1), sha, preview,
+                              names[material]))
     return pages
 
 

@@ -68,20 +68,69 @@ class CaseFlow(QObject):
         self.evaluate.clear()
         self.window.show_screen(self.evaluate)
 
+    _search = 0  # counts searches, so a late platform answer to an earlier one is dropped
+
     def find(self, text: str) -> None:
         """By a typed number or the receipt QR's text (shown back as the number it holds)."""
         self.progress.field.setText(progress.number_in(text))
+        self._search += 1
+        search = self._search
 
         def job(db: Any) -> list[tuple]:
             found = progress.find_progress(db, text)
             return _with_names(db, [found] if found else [])
 
         def done(answers: list[tuple]) -> None:
-            if answers:  # a loosely typed or scanned number is shown back as printed
-                self.progress.field.setText(answers[0][0].application.number)
+            if search != self._search:
+                return
+            if not answers:
+                self.ask_platform(text, search)
+                return
+            self.progress.field.setText(answers[0][0].application.number)  # as printed
             self.show_with_platform(answers)
 
         self.services.worker.submit(job, done, lambda exc: self.progress.show_problem())
+
+    @property
+    def online(self) -> bool:
+        return (getattr(self.services, "platform_application", None) is not None
+                and getattr(self.services, "sync_enabled", False))
+
+    def ask_platform(self, text: str, search: int) -> None:
+        """Not in this store: a well-formed number of this hall may have been filed at another
+        terminal, so the platform is asked; offline, "not found" says it could not be."""
+        number = progress.platform_number(text, self.window.config.hall_id)
+        if number is None:
+            self.progress.show_answers([])
+            return
+        if not self.online:
+            self.progress.show_answers([], note="progress.platform.not_asked")
+            return
+        self.progress.show_asking()
+
+        def answered(answer: Any) -> None:
+            found = progress.platform_progress(answer)
+            if search != self._search:
+                return
+            if found is None:  # unknown to the platform too (or another hall's)
+                self.progress.show_answers([])
+                return
+            newest = progress.platform_newest(answer)
+
+            def shown(answers: list[tuple]) -> None:
+                if search == self._search:
+                    self.progress.field.setText(number)
+                    self.progress.show_answers(answers, platform="remote")
+                    self.progress.show_platform(number, "remote", newest)
+
+            self.services.worker.submit(lambda db: _with_names(db, [found]), shown,
+                                        lambda exc: self.progress.show_problem())
+
+        def failed(exc: Exception) -> None:
+            if search == self._search:
+                self.progress.show_answers([], note="progress.platform.not_asked")
+
+        self.services.platform_application(number, answered, failed)
 
     def show_with_platform(self, answers: list[tuple], by_card: bool = False) -> None:
         """The local history at once; then, per application, the platform's newest status."""

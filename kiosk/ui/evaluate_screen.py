@@ -33,8 +33,8 @@ class EvaluateScreen(Screen):
         self.state = "evaluate.hint"
         self.setStyleSheet(CHECKED_STYLE)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(30, 16, 30, 10)
-        layout.setSpacing(10)
+        layout.setContentsMargins(30, 4, 30, 4)  # tight: with the pinyin keyboard's extra row
+        layout.setSpacing(6)  # the screen must still fit a 1080-px landscape panel
         self.title = title_label()
         self.status = wrapped(object_name="hint")
         layout.addWidget(self.title)
@@ -68,18 +68,23 @@ class EvaluateScreen(Screen):
         for w in (self.number_label, self.number, self.text_label, self.text):
             column.addWidget(w)
         column.addStretch(1)
-        layout.addWidget(touch_scroll_area(content), 1)
+        self.scroll = touch_scroll_area(content)
+        layout.addWidget(self.scroll, 1)
         self.current = self.text
         self.number.installEventFilter(self)
         self.text.installEventFilter(self)
-        self.keyboard = TouchKeyboard()
+        self.keyboard = TouchKeyboard(pinyin=True)  # a few words in Chinese, typed as pinyin
         self.keyboard.key_pressed.connect(lambda ch: self.current.insert(
             ch.upper() if self.current is self.number else ch))
         self.keyboard.backspace.connect(lambda: self.current.backspace())
         self.keyboard.cleared.connect(lambda: self.current.clear())
+        # Shown when the visitor taps a text field: stars and reasons need the room first (a
+        # landscape panel in large text left them a strip of 70 px under a standing keyboard).
+        self.keyboard.hide()
         layout.addWidget(self.keyboard)
+        # A plain touch button like the form's "next": the big tile style, with the pinyin
+        # keyboard's candidate row, made the screen taller than a landscape panel.
         self.send_button = QPushButton()
-        self.send_button.setObjectName("tile")
         self.send_button.clicked.connect(self._send)
         layout.addWidget(self.send_button)
 
@@ -87,8 +92,16 @@ class EvaluateScreen(Screen):
         from PySide6.QtCore import QEvent
 
         if event.type() == QEvent.Type.FocusIn and watched in (self.number, self.text):
-            self.current = watched
+            if watched is not self.current:
+                self.current = watched
+                self.keyboard.allow_chinese(watched is self.text)  # a number takes no Chinese
+            self.show_keyboard()
         return False
+
+    def show_keyboard(self) -> None:
+        """Show the keyboard under the field being typed in, and keep that field in view."""
+        self.keyboard.show()
+        self.scroll.ensureWidgetVisible(self.current)
 
     def set_stars(self, n: int) -> None:
         if (self.stars >= 4) != (n >= 4):
@@ -119,6 +132,8 @@ class EvaluateScreen(Screen):
         self.stars, self.reasons, self.state = 0, set(), "evaluate.hint"
         self.number.clear()
         self.text.clear()
+        self.keyboard.set_chinese(self.keyboard.chinese)  # pending pinyin is visitor data too
+        self.keyboard.hide()
         self.send_button.setEnabled(True)
         self.retranslate()
 

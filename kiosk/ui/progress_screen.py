@@ -6,7 +6,8 @@ applicant's name or ID number: anyone holding a receipt may look, so nothing per
 Then a line per application with the platform's newest status, or, when the platform cannot be
 reached, a note that this is the terminal's own record. A keyboard-wedge scanner types the
 receipt QR's URL into the field and ends it with Enter, which looks it up.
-Reading the ID card lists that person's own applications only.
+Reading the ID card lists that person's own applications only. A number filed at another
+terminal of the hall is not in this store: the platform is asked and its history shown.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class ProgressScreen(Screen):
         # application number -> ("checking" | "newest" | "unknown" | "offline", newest status)
         self.platform: dict[str, tuple[str, dict | None]] = {}
         self.state = "progress.hint"
+        self.note = ""  # a second line under the state, e.g. that the platform was not asked
         layout = QVBoxLayout(self)
         layout.setContentsMargins(30, 16, 30, 10)
         layout.setSpacing(10)
@@ -81,15 +83,22 @@ class ProgressScreen(Screen):
         self.field.setFocus()  # where a keyboard-wedge scanner types the receipt's QR
 
     def show_answers(self, answers: list[tuple], *, by_card: bool = False,
-                     platform: str = "offline") -> None:
+                     platform: str = "offline", note: str = "") -> None:
         """``answers``: (Progress, item name) pairs; empty when nothing was found.
-        ``platform``: "checking" while the platform is asked, "offline" when it will not be."""
-        self.answers = answers
+        ``platform``: "checking" while the platform is asked, "offline" when it will not be.
+        ``note``: a ui.json key shown under the state (e.g. progress.platform.not_asked)."""
+        self.answers, self.note = answers, note
         self.platform = {found.application.number: (platform, None) for found, _ in answers}
         if answers:
             self.state = "progress.found"
         else:
             self.state = "progress.none_for_card" if by_card else "progress.not_found"
+        self.retranslate()
+
+    def show_asking(self) -> None:
+        """Nothing here by that number: the platform is being asked."""
+        self.answers, self.platform, self.note = [], {}, ""
+        self.state = "progress.platform.asking"
         self.retranslate()
 
     def show_platform(self, number: str, kind: str, newest: dict | None = None) -> None:
@@ -100,12 +109,12 @@ class ProgressScreen(Screen):
             self.retranslate()
 
     def show_problem(self, key: str = "error.try_again") -> None:
-        self.answers, self.platform, self.state = [], {}, key
+        self.answers, self.platform, self.state, self.note = [], {}, key, ""
         self.retranslate()
 
     def clear(self) -> None:
         self.field.clear()
-        self.answers, self.platform, self.state = [], {}, "progress.hint"
+        self.answers, self.platform, self.state, self.note = [], {}, "progress.hint", ""
         self.retranslate()
 
     def retranslate(self) -> None:
@@ -113,7 +122,7 @@ class ProgressScreen(Screen):
         self.find_button.setText(self.t("progress.find"))
         self.card_button.setText(self.t("progress.by_card"))
         self.keyboard.set_language(self.lang)
-        self.status.setText(self.t(self.state))
+        self.status.setText(self.t(self.state) + (f"\n{self.t(self.note)}" if self.note else ""))
         clear_layout(self.body_layout)
         for found, item_name in self.answers:
             app = found.application
@@ -130,7 +139,7 @@ class ProgressScreen(Screen):
             if self.platform.get(app.number, ("offline",))[0] == "offline":  # must be noticed
                 remote.setStyleSheet(f"background: {HIGHLIGHT_BG}; color: {INK}; "
                                      "padding: 6px 12px; border-radius: 6px;")
-            elif self.platform[app.number][0] == "newest":
+            elif self.platform[app.number][0] in ("newest", "remote"):
                 remote.setStyleSheet(f"color: {BLUE_DARK}; font-weight: bold;")
             self.body_layout.addWidget(remote)
             for entry in reversed(found.history):  # newest first
@@ -148,8 +157,8 @@ class ProgressScreen(Screen):
 
     def _platform_line(self, number: str) -> str:
         kind, newest = self.platform.get(number, ("offline", None))
-        if kind == "newest" and newest:
+        if kind in ("newest", "remote") and newest:
             at = local_time(newest["at"]) if newest.get("at") else ""
-            return self.t("progress.platform.newest", status=self._status(newest["status"]),
+            return self.t(f"progress.platform.{kind}", status=self._status(newest["status"]),
                           at=at)
-        return self.t(f"progress.platform.{kind if kind != 'newest' else 'offline'}")
+        return self.t(f"progress.platform.{kind if kind not in ('newest', 'remote') else 'offline'}")

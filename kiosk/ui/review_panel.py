@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -47,6 +47,12 @@ class Opened:
     application: Application
     item: dict | None
     pages: tuple[review_docs.ScanPage, ...] = ()  # scanned pages with their thumbnails
+    # stored (zh-Hans) material name -> its name by language (kiosk.review_docs.material_names)
+    material_names: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def material(self, name: str, lang: str) -> str:
+        """A stored material name as the clerk reads it in ``lang``."""
+        return (self.material_names.get(name) or {}).get(lang) or name
 
 
 class ReviewServices:
@@ -61,8 +67,12 @@ class ReviewServices:
             found = review.find(ctx.db, text)
             if found is None:
                 return None
-            return Opened(found, catalog.get_item(ctx.db, found.item_code),
-                          tuple(review_docs.scan_pages(ctx.db, found)))
+            item = catalog.get_item(ctx.db, found.item_code)
+            guide = [pick(m.get("name", {}), "zh-Hans")
+                     for m in ((item or {}).get("guide") or {}).get("materials", [])]
+            stored = [str(m.get("material", "")) for m in found.materials]
+            return Opened(found, item, tuple(review_docs.scan_pages(ctx.db, found)),
+                          review_docs.material_names(item, [*stored, *guide]))
         self.queue.worker.submit(job, on_done, on_error)
 
     def page_image(self, sha256: str, on_done: Done, on_error: Failed) -> None:
@@ -94,7 +104,8 @@ class ReviewServices:
         """Print the 一次性告知单 of a return through the counter's printer."""
         item = opened.item or {}
         guide = item.get("guide") or {}
-        lines = [{"name": m} for m in made.missing] or [{"name": made.reason}]
+        lines = [{"name": opened.material(m, lang)} for m in made.missing] or [
+            {"name": made.reason}]
         doc = receipts.missing_materials_notice(
             hall_name=tr("app.hall_name", lang), application_no=made.number,
             item_name=pick(item.get("name", {}), lang) or opened.application.item_code,
@@ -351,7 +362,7 @@ class ReviewPanel(Screen):
                 scan = self.t("review.original")
             else:
                 scan = self.t("review.no_scan")
-            self._add_line(f"{material['material']}：{scan}")
+            self._add_line(f"{self.opened.material(material['material'], self.lang)}：{scan}")
             following = app.materials[at + 1]["material"] if at + 1 < len(app.materials) else None
             if following != material["material"]:  # the material's last line: its thumbnails
                 self._add_thumbs([pages[m["sha256"]] for m in app.materials
@@ -365,7 +376,7 @@ class ReviewPanel(Screen):
         for name in dict.fromkeys([*guide, *(m["material"] for m in app.materials)]):
             if not name:
                 continue
-            box = QCheckBox(name)
+            box = QCheckBox(self.opened.material(name, self.lang))  # keyed by the stored name
             box.setChecked(name not in received)
             self.missing_list.addWidget(box)
             self.missing_boxes[name] = box
@@ -418,3 +429,10 @@ class ReviewPanel(Screen):
         self.print_a4_button.setText(self.t("review.print_a4"))
         if self.opened is None:
             self.summary.setText(self.t("review.hint"))
+        else:  # names and labels in the new language; the clerk's ticks and reason stay
+            ticked = {name: box.isChecked() for name, box in self.missing_boxes.items()}
+            reason = self.reason_field.text()
+            self._render()
+            for name, box in self.missing_boxes.items():
+                box.setChecked(ticked.get(name, box.isChecked()))
+            self.reason_field.setText(reason)

@@ -41,7 +41,7 @@ def thumb_button(page: ScanPage, lang: str) -> QPushButton:
     else:
         button.setIcon(QIcon(pixmap))
         button.setIconSize(QSize(THUMB_W - 16, THUMB_H - 16))
-    button.setToolTip(f"{page.material} · {page.page}")
+    button.setToolTip(f"{page.name(lang)} · {page.page}")
     return button
 
 
@@ -95,7 +95,7 @@ class ScanViewer(QWidget):
             return
         self.index = index
         page = self.pages[index]
-        self.caption.setText(tr("review.viewer_page", self.lang, material=page.material,
+        self.caption.setText(tr("review.viewer_page", self.lang, material=page.name(self.lang),
                                 page=page.page, n=index + 1, total=len(self.pages)))
         self.prev_button.setText(tr("review.viewer_prev", self.lang))
         self.next_button.setText(tr("review.viewer_next", self.lang))

@@ -1,6 +1,8 @@
 """The progress screen against a real platform process: the local history at once, then the
 platform's newest status; offline, a note that this is the terminal's own record. The lookup
-is by the receipt's QR text, typed by a keyboard-wedge scanner and ended with Enter."""
+is by the receipt's QR text, typed by a keyboard-wedge scanner and ended with Enter.
+A number filed at another terminal of the hall is asked of the platform; another hall's is not
+found."""
 
 from __future__ import annotations
 
@@ -17,8 +19,10 @@ from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 from sync_e2e_tools import make_terminal, small_bundle  # noqa: E402
 
+from kiosk import catalog  # noqa: E402
 from kiosk.applications import file_application, progress_url  # noqa: E402
 from kiosk.store import open_store  # noqa: E402
+from kiosk.sync.lookup import PlatformLookup  # noqa: E402
 from kiosk.ui.app import build_services, shutdown_services  # noqa: E402
 from kiosk.ui.kiosk_window import KioskWindow  # noqa: E402
 
@@ -127,3 +131,81 @@ def test_a_number_the_platform_has_not_received_yet(qtbot, platform_server, setu
     qtbot.waitUntil(lambda: screen.platform.get(later.number, ("",))[0] == "unknown",
                     timeout=10_000)
     assert texts(screen)[1] == "平台尚未收到此申请，本机会自动上传"
+
+
+def test_a_number_filed_at_another_terminal_of_the_hall(qtbot, platform_server, setup,
+                                                        tmp_path):
+    window, _filed, terminal = setup
+    other = make_terminal(tmp_path / "k2", platform_server, terminal_id="K02")
+    there = file_application(other.db, other.config, "SCJG-XK-001", {"name": "李四"}, {}, [],
+                             other.agent.blobs_dir)
+    other.drain()
+    accept_at_the_counter(platform_server, there.id)
+    qtbot.mouseClick(window.home.tiles["tile.progress"], Qt.MouseButton.LeftButton)
+    screen = window.cases.progress
+    scan(qtbot, screen, there.number.replace("-", "").lower())  # typed without hyphens
+    qtbot.waitUntil(lambda: screen.platform.get(there.number, ("",))[0] == "remote",
+                    timeout=10_000)
+    assert screen.field.text() == there.number
+    lines = texts(screen)
+    item = catalog.get_item(terminal.db, "SCJG-XK-001")
+    assert lines[0].split("\n")[:2] == [there.number, item["name"]["zh-Hans"]]
+    assert lines[1].startswith("在本大厅其他终端提交 — 平台最新状态：已受理")
+    assert [line.split("  ", 1)[1] for line in lines[2:]] == ["已受理", "平台已接收"]
+    assert "李四" not in " ".join(lines)  # the platform sends nothing of the applicant
+    assert terminal.db.execute("SELECT COUNT(*) FROM applications WHERE number = ?",
+                               [there.number]).fetchone()[0] == 0  # nothing copied here
+    for lang in ("zh-Hans", "zh-Hant", "en"):
+        window.set_language(lang)
+        shot(window, f"progress-remote-{lang}")
+    assert texts(screen)[1].startswith("Filed at another terminal of this hall — platform, "
+                                       "newest: Accepted")
+
+
+def test_another_halls_number_is_not_found(qtbot, platform_server, setup, tmp_path):
+    window, _filed, terminal = setup
+    far = make_terminal(tmp_path / "k3", platform_server, hall_id="H0002", terminal_id="K01")
+    theirs = file_application(far.db, far.config, "SCJG-XK-001", {}, {}, [],
+                              far.agent.blobs_dir)
+    far.drain()
+    # The platform answers this hall's terminal as if it did not exist ...
+    assert PlatformLookup(terminal.agent).application(theirs.number) is None
+    # ... and the kiosk does not even ask about another hall's number.
+    qtbot.mouseClick(window.home.tiles["tile.progress"], Qt.MouseButton.LeftButton)
+    screen = window.cases.progress
+    asked = []  # the numbers the screen asked the platform about
+    show_asking = screen.show_asking
+    screen.show_asking = lambda: (asked.append(screen.field.text()), show_asking())
+    scan(qtbot, screen, theirs.number)
+    qtbot.waitUntil(lambda: screen.state == "progress.not_found")
+    assert screen.answers == [] and screen.note == "" and asked == []
+    # A well-formed number of this hall the platform does not know: asked, then not found.
+    scan_again(qtbot, screen, "H0001-K09-20261207-0001")
+    qtbot.waitUntil(lambda: bool(asked) and screen.state == "progress.not_found",
+                    timeout=10_000)
+    assert asked == ["H0001-K09-20261207-0001"]
+    assert screen.note == ""
+
+
+def test_offline_a_number_not_here_says_the_platform_was_not_asked(qtbot, platform_server,
+                                                                   setup):
+    window, _filed, _terminal = setup
+    platform_server.kill()
+    window.sync.run_now()
+    qtbot.waitUntil(lambda: "离线" in window.sync_mark.text(), timeout=10_000)
+    qtbot.mouseClick(window.home.tiles["tile.progress"], Qt.MouseButton.LeftButton)
+    screen = window.cases.progress
+    scan(qtbot, screen, "H0001-K02-20261207-0003")
+    qtbot.waitUntil(lambda: screen.note == "progress.platform.not_asked", timeout=10_000)
+    assert screen.state == "progress.not_found" and screen.answers == []
+    assert screen.status.text().splitlines() == ["没有找到这个编号的申请，请核对回执",
+                                                 "暂时无法连接平台，未能查询在其他终端提交的申请，"
+                                                 "请稍后再试或咨询窗口"]
+    for lang in ("zh-Hans", "zh-Hant", "en"):
+        window.set_language(lang)
+        shot(window, f"progress-not-asked-{lang}")
+
+
+def scan_again(qtbot, screen, text: str) -> None:
+    screen.field.clear()
+    scan(qtbot, screen, text)

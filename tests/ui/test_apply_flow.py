@@ -162,16 +162,30 @@ def test_evaluation_goes_to_the_outbox(qtbot, kiosk):
                                           "unclear_materials", "system_down"}
     qtbot.wait(10)  # new buttons are shown by the next event-loop turn
     tap(qtbot, screen.reason_buttons["long_wait"])
+    screen.number.setFocus()
+    assert not screen.keyboard.mode_key.isEnabled()  # an application number takes no pinyin
     screen.text.setFocus()
-    for ch in "slow":
-        tap(qtbot, screen.keyboard.keys[ch])
+    keyboard = screen.keyboard
+    assert keyboard.chinese  # the Chinese interface types Chinese into the comment
+    for ch in "man":
+        tap(qtbot, keyboard.keys[ch])
+    assert screen.text.text() == ""  # the letters wait in the candidate bar
+    tap(qtbot, keyboard.candidate_keys[keyboard.candidates().index("慢")])
+    tap(qtbot, keyboard.mode_key)  # 英文: Latin letters go straight into the field
+    assert not keyboard.chinese
+    for ch in " slow":
+        tap(qtbot, keyboard.keys[ch])
+    assert screen.text.text() == "慢 slow"
     shot(window, "11-evaluate")
+    sent = []
+    screen.submitted.connect(lambda *args: sent.append(args))
     tap(qtbot, screen.send_button)
     qtbot.waitUntil(lambda: screen.state == "evaluate.thanks")
     db = open_db()
     try:
         (payload,) = db.execute("SELECT payload FROM events WHERE type = 'evaluation'").fetchone()
-        assert '"stars":2' in payload and "long_wait" in payload and "slow" in payload
+        assert '"stars":2' in payload and "long_wait" in payload
+        assert sent[0][2] == "慢 slow"  # stored sealed (kiosk.freetext), so checked as sent
         assert db.execute("SELECT COUNT(*) FROM outbox WHERE kind = 'event'").fetchone()[0] == 1
     finally:
         db.conn.close()

@@ -129,17 +129,49 @@ def test_every_stored_page_has_a_thumbnail_and_opens_large(qtbot, panel):
     assert not viewer.isVisible()
 
 
+LEASE = {"zh-Hant": "住所使用證明", "en": "Proof of the right to use the domicile"}
+ARTICLES = {"zh-Hant": "公司章程", "en": "Articles of association"}
+CAPTION = {"zh-Hant": "公司章程 · 第 1 頁（1/4）", "en": "Articles of association · page 1 (1 of 4)"}
+
+
+def detail_texts(widget) -> list[str]:
+    layout = widget.details
+    return [layout.itemAt(i).widget().text() for i in range(layout.count())
+            if layout.itemAt(i).widget()]
+
+
 @pytest.mark.parametrize("lang", ["zh-Hant", "en"])
 def test_panel_and_viewer_in_other_languages(qtbot, panel, lang):
     widget, app, _ = panel
     widget.set_language(lang)
     open_app(qtbot, widget, app.number)
     assert len(thumbs(widget)) == 4
+    lines = detail_texts(widget)
+    # Material names in the panel's language, from the item's guide, not as stored.
+    assert any(line.startswith(f"{LEASE[lang]}：") for line in lines), lines
+    assert not any(line.startswith("住所使用证明") for line in lines)
+    boxes = {name: box.text() for name, box in widget.missing_boxes.items()}
+    assert boxes["住所使用证明"] == LEASE[lang]  # shown translated, still keyed as stored
+    assert thumbs(widget)[0].toolTip() == f"{ARTICLES[lang]} · 1"
     SHOTS.mkdir(exist_ok=True)
     widget.grab().save(str(SHOTS / f"review-thumbs-{lang}.png"))
     tap(qtbot, thumbs(widget)[0])
     qtbot.waitUntil(lambda: not widget.viewer._pixmap.isNull())
+    assert widget.viewer.caption.text() == CAPTION[lang]
     widget.grab().save(str(SHOTS / f"review-viewer-{lang}.png"))
+
+
+def test_switching_language_keeps_the_clerks_ticks(qtbot, panel):
+    widget, app, _ = panel
+    open_app(qtbot, widget, app.number)
+    ticked = {name for name, box in widget.missing_boxes.items() if box.isChecked()}
+    widget.missing_boxes["住所使用证明"].setChecked(True)
+    widget.reason_field.setText("盖章不清")
+    widget.set_language("en")
+    assert widget.missing_boxes["住所使用证明"].text() == LEASE["en"]
+    assert {name for name, box in widget.missing_boxes.items()
+            if box.isChecked()} == ticked | {"住所使用证明"}
+    assert widget.reason_field.text() == "盖章不清"
 
 
 def test_a4_notice_prints_after_a_decision_in_the_chosen_language(qtbot, panel):
@@ -185,3 +217,20 @@ def test_a4_printer_failure_is_told_to_the_clerk(qtbot, panel, monkeypatch):
     tap(qtbot, widget.print_a4_button)
     qtbot.waitUntil(lambda: not widget.printing)
     assert "A4 通知书未打印" in widget.message.text() and "cups-client" in widget.message.text()
+
+
+def test_the_return_notice_names_materials_in_the_clerks_language(qtbot, panel, monkeypatch):
+    widget, app, _ = panel
+    widget.set_language("en")
+    open_app(qtbot, widget, app.number)
+    printed = []  # the documents handed to the counter's printer
+    queue = widget.services.queue
+    print_ticket = queue.print_ticket
+    monkeypatch.setattr(queue, "print_ticket",
+                        lambda doc, *args: (printed.append(doc), print_ticket(doc, *args)))
+    for name, box in widget.missing_boxes.items():
+        box.setChecked(name == "住所使用证明")
+    tap(qtbot, widget.buttons["return"])
+    qtbot.waitUntil(lambda: bool(printed), timeout=10_000)
+    text = " ".join(f"{line.text} {line.value}" for line in printed[0].lines)
+    assert "Proof of the right to use the domicile" in text and "住所使用证明" not in text

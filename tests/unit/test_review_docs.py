@@ -56,6 +56,26 @@ def test_each_scanned_page_gets_a_small_preview(filed):
     assert pages[1].preview is None  # damaged: shown as such, never an exception on screen
 
 
+def test_pages_carry_their_materials_name_in_every_language(filed):
+    db, app = filed
+    page = review_docs.scan_pages(db, app)[0]
+    assert (page.name("zh-Hans"), page.name("zh-Hant"), page.name("en")) == (
+        "公司章程", "公司章程", "Articles of association")
+
+
+def test_material_names_match_the_guide_by_the_stored_name(catalog_db):
+    from kiosk import catalog
+
+    item = catalog.get_item(catalog_db, "SCDJ-XK-001")
+    names = review_docs.material_names(item, ["住所使用证明", "旧版材料"])
+    assert names["住所使用证明"] == {"zh-Hans": "住所使用证明", "zh-Hant": "住所使用證明",
+                                   "en": "Proof of the right to use the domicile"}
+    assert names["旧版材料"] == {"zh-Hans": "旧版材料"}  # the guide no longer lists it
+    assert review_docs.material_names(None, ["公司章程"]) == {"公司章程": {"zh-Hans": "公司章程"}}
+    page = review_docs.ScanPage("旧版材料", 1, "0" * 64, None)
+    assert page.name("en") == "旧版材料"  # falls back to the stored name
+
+
 def test_a_page_enlarged_for_the_viewer(filed):
     db, app = filed
     data = review_docs.page_preview(db, app.materials[0]["sha256"], review_docs.VIEW_PX)
