@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 
 import sqlite_utils
 
-from kiosk import atrest
+from kiosk import atrest, freetext
 from kiosk.config import Config
 from kiosk.crypto import CryptoError, KeyRing
 
@@ -252,6 +252,9 @@ def record_event(
         raise ApplicationError(f"unknown event type {type!r}; one of {', '.join(EVENT_TYPES)}")
     stamp = iso(now or utc_now())
     event_id = str(uuid.uuid4())
+    # Free text a person wrote (an evaluation's comment) is sealed at rest (kiosk.freetext).
+    if type in freetext.EVENT_TEXT:
+        payload = freetext.seal_event(atrest.keys_for(db), type, event_id, payload)
     wire = {"id": event_id, "type": type, "at": stamp, "payload": payload}
     with db.atomic():
         db.execute("INSERT INTO events VALUES (?, ?, ?, ?)", [event_id, type, stamp, canonical_dumps(payload)])
@@ -309,4 +312,18 @@ def status_history(db: sqlite_utils.Database, application_id: str) -> list[dict]
         "ORDER BY at, seq",
         [application_id],
     ).fetchall()
-    return [{"status": s, "at": at, "detail": json.loads(d), "source": src} for s, at, d, src in rows]
+    keys = atrest.keys_for(db)
+    return [{"status": s, "at": at, "detail": _opened_detail(keys, application_id, d), "source": src}
+            for s, at, d, src in rows]
+
+
+def _opened_detail(keys: KeyRing, application_id: str, detail: str) -> Any:
+    """A status detail with its sealed reason opened; one that cannot be opened shows none."""
+    value = json.loads(detail)
+    try:
+        opened = freetext.open_status(keys, application_id, value)
+    except CryptoError:
+        return {**value, "reason": ""}
+    if isinstance(opened, dict) and str(opened.get("reason", "")).startswith(atrest.PURGED):
+        return {**opened, "reason": ""}  # purged by kiosk.retention: no text to show
+    return opened

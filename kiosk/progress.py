@@ -43,6 +43,7 @@ class EvaluationError(ValueError):
 class Progress:
     application: Application
     history: list[dict]  # oldest first: status, at, detail, source
+    source: str = "local"  # "platform": filed at another terminal, known from the platform only
 
 
 def normalise_number(text: str) -> str:
@@ -61,6 +62,55 @@ def number_in(text: str) -> str:
         path = urlsplit(text).path if "://" in text else text.split("?")[0].split("#")[0]
         text = unquote(path.rsplit(PROGRESS_PATH, 1)[1].strip("/"))
     return text
+
+
+def platform_number(text: str, hall_id: str) -> str | None:
+    """The number as printed (hall-terminal-date-sequence) to ask the platform for, from a
+    typed number (hyphens optional) or a receipt QR's text; None when it is not a well-formed
+    number of this hall (another hall's is never asked about)."""
+    typed = number_in(text).strip()
+    hall = normalise_number(hall_id)
+    key = normalise_number(typed)
+    if not hall or not key.startswith(hall):
+        return None
+    rest = key[len(hall):]
+    terminal, day, seq = rest[:-12], rest[-12:-4], rest[-4:]
+    if not terminal or not day.isdigit() or not seq.isdigit():
+        return None
+    try:
+        datetime.strptime(day, "%Y%m%d")
+    except ValueError:
+        return None
+    if typed.count("-") == 3 and normalise_number(typed) == key:
+        return typed.upper()  # typed as printed: keeps a terminal id that has its own hyphen
+    return f"{hall_id}-{terminal}-{day}-{seq}"
+
+
+def platform_progress(answer: dict | None) -> Progress | None:
+    """The platform's answer to GET /v1/applications/by-number/{number} as a Progress of an
+    application filed at another terminal (no applicant data: the platform sends none)."""
+    if not isinstance(answer, dict) or not isinstance(answer.get("number"), str) \
+            or not isinstance(answer.get("status"), str):
+        return None
+    history = [{"status": str(h["status"]), "at": str(h["at"]),
+                "detail": h.get("detail") if isinstance(h.get("detail"), dict) else {},
+                "source": "platform"}
+               for h in answer.get("history") or []
+               if isinstance(h, dict) and h.get("status") and h.get("at")]
+    if not history:
+        return None
+    received = next((h for h in history if h["status"] == "received"), history[0])
+    filed_at = str(received["detail"].get("filed_at") or received["at"])
+    try:
+        datetime.fromisoformat(filed_at)
+    except ValueError:
+        filed_at = received["at"]
+    application = Application(
+        id=str(answer.get("id", "")), number=answer["number"],
+        item_code=str(answer.get("item_code") or ""), hall_id="", terminal_id="",
+        filed_at=filed_at, applicant={}, form={}, materials=[], prereview={},
+        status=answer["status"], updated_at=history[-1]["at"])
+    return Progress(application, history, source="platform")
 
 
 def find_progress(db: sqlite_utils.Database, text: str) -> Progress | None:

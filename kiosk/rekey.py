@@ -20,9 +20,10 @@ from typing import Any
 
 import sqlite_utils
 
-from kiosk import atrest, audit, crypto
+from kiosk import atrest, audit, crypto, freetext
 from kiosk.applications import (
     SEALED_FIELDS,
+    canonical_dumps,
     field_context,
     outbox_context,
     write_durably,
@@ -154,6 +155,71 @@ def _reseal_rows(db: sqlite_utils.Database, keys: KeyRing, limit: int | None) ->
     return done
 
 
+# --- free text sealed inside plain JSON records (kiosk.freetext) -------------------------------
+
+# Where a sealed free text lives: (table, id column, JSON column, SQL condition on the row,
+# JSON path of the text). The condition picks the rows of the types that carry free text.
+_TEXT_PLACES = [
+    *(("events", "id", "payload", f"type = '{t}'", f"$.{k}")
+      for t, ks in freetext.EVENT_TEXT.items() for k in ks),
+    *(("outbox", "id", "payload", f"kind = 'event' AND json_extract(payload, '$.type') = '{t}'",
+       f"$.{'body' if t == 'decision' else 'payload'}.{k}")
+      for t, ks in freetext.EVENT_TEXT.items() for k in ks),
+    *(("application_status", "seq", "detail", "1", f"$.{k}") for k in freetext.STATUS_TEXT),
+]
+
+
+def _resealed(keys: KeyRing, table: str, row_id: str, owner: str, record: Any) -> Any:
+    """``record`` (a row's JSON) with its free text opened (plaintext taken as it is) and
+    sealed again under the current key. ``owner``: the event type of an events row, the
+    application id of a status row."""
+    if table == "events":
+        opened = freetext.open_event(keys, owner, row_id, record, legacy=True)
+        return freetext.seal_event(keys, owner, row_id, opened)
+    if table == "outbox":
+        return freetext.seal_wire(keys, freetext.open_wire(keys, record, legacy=True))
+    return freetext.seal_status(keys, owner, freetext.open_status(keys, owner, record,
+                                                                   legacy=True))
+
+
+def _reseal_texts(db: sqlite_utils.Database, keys: KeyRing, limit: int | None) -> int:
+    """Re-seal up to ``limit`` records whose free text is plaintext or under an older key:
+    evaluation and decision events, their outbox rows, status-history reasons (one transaction)."""
+    done = 0
+    current = f"{crypto.TEXT_PREFIX}{keys.current}:%"
+    with db.atomic():
+        for table, id_col, col, where, path in _TEXT_PLACES:
+            left = -1 if limit is None else limit - done
+            if left == 0:
+                break
+            owner = {"events": "type", "outbox": "ref"}.get(table, "application_id")
+            rows = db.execute(
+                f"SELECT {id_col}, {col}, {owner} FROM {table} WHERE {where} "
+                f"AND json_type({col}, ?) = 'text' AND json_extract({col}, ?) != '' "
+                f"AND json_extract({col}, ?) NOT LIKE ? AND json_extract({col}, ?) NOT LIKE ? "
+                "LIMIT ?", [path, path, path, current, path, PURGED + "%", left]).fetchall()
+            for row_id, text, owner_value in rows:
+                value = _resealed(keys, table, str(row_id), str(owner_value), json.loads(text))
+                db.execute(f"UPDATE {table} SET {col} = ? WHERE {id_col} = ?",
+                           [canonical_dumps(value), row_id])
+                done += 1
+    return done
+
+
+def _text_values(db: sqlite_utils.Database) -> Iterator[str]:
+    """Every stored free text of kiosk.freetext (sealed or not, purge markers excepted)."""
+    for table, _, col, where, path in _TEXT_PLACES:
+        for (value,) in db.execute(
+                f"SELECT json_extract({col}, ?) FROM {table} WHERE {where} "
+                f"AND COALESCE(json_extract({col}, ?), '') != ''", [path, path]):
+            yield str(value)
+
+
+def encrypt_free_text(db: sqlite_utils.Database) -> None:
+    """Migration 0009: seal the evaluation comments and clerks' reasons stored before."""
+    _reseal_texts(db, atrest.keys_for(db), limit=None)
+
+
 @dataclass
 class RotationResult:
     new_key: str
@@ -187,6 +253,8 @@ def reencrypt_all(db: sqlite_utils.Database, blobs_dir: Path | None, keys: KeyRi
     """Move every row (in batches) and file to the current key; returns files rewritten."""
     while n := _reseal_rows(db, keys, batch):
         result.rows += n
+    while n := _reseal_texts(db, keys, batch):
+        result.rows += n
     files = 0
     for path in blob_files(blobs_dir if blobs_dir is not None else blobs_dir_of(db)):
         files += _reseal_file(path, keys)
@@ -213,6 +281,8 @@ def usage(db: sqlite_utils.Database, blobs_dir: Path | None, keys: KeyRing) -> C
             count(value)
     for (payload,) in db.execute("SELECT payload FROM outbox WHERE kind = 'application'"):
         count(payload)
+    for value in _text_values(db):
+        count(value)
     for path in blob_files(blobs_dir if blobs_dir is not None else blobs_dir_of(db)):
         with open(path, "rb") as fh:
             count(fh.read(len(crypto.BLOB_MAGIC) + 1 + 255))

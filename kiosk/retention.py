@@ -42,6 +42,7 @@ class PurgeResult:
     blobs_deleted: list[str] = field(default_factory=list)  # SHA-256 of scan files removed
     blobs_kept: list[str] = field(default_factory=list)  # still used by an application not purged
     print_jobs: int = 0
+    free_texts: int = 0  # evaluation comments and decision reasons replaced by the marker
     dry_run: bool = False
 
     @property
@@ -117,11 +118,14 @@ def purge(db: sqlite_utils.Database, blobs_dir: Path, retention_days: int, *,
     moment = now or utc_now()
     result = PurgeResult(dry_run=dry_run)
     stamp = iso(moment)
+    cutoff = iso(moment - timedelta(days=retention_days))
     with db.atomic():
         rows = due(db, retention_days, moment)
-        if not rows:
-            return result
         ids = {app_id for app_id, _, _ in rows}
+        texts = _free_texts_due(db, ids, cutoff)
+        result.free_texts = sum(1 for table, _, _ in texts if table != "outbox")
+        if not rows and not texts:
+            return result
         candidates: set[str] = set()
         for _, number, materials in rows:
             result.numbers.append(number)
@@ -149,9 +153,13 @@ def purge(db: sqlite_utils.Database, blobs_dir: Path, retention_days: int, *,
                        [canonical_dumps({"id": app_id, "number": number, **marker(moment)}),
                         app_id])
             _purge_print_jobs(db, number, stamp)
+        for table, key, path in texts:
+            db.execute(f"UPDATE {table} SET {_JSON_COLUMN[table]} = json_set({_JSON_COLUMN[table]}, "
+                       f"?, ?) WHERE {_KEY_COLUMN[table]} = ?", [path, mark, key])
         audit.append(db, actor, "retention.purge", "applications",
                      {"applications": result.count, "files": len(result.blobs_deleted),
-                      "print_jobs": result.print_jobs, "retention_days": retention_days},
+                      "print_jobs": result.print_jobs, "free_texts": result.free_texts,
+                      "retention_days": retention_days},
                      now=moment)
     # Files go after the commit: a crash in between leaves a file no record needs, never a
     # record whose file was deleted while the purge rolled back.
@@ -165,6 +173,45 @@ def purge(db: sqlite_utils.Database, blobs_dir: Path, retention_days: int, *,
 
 
 _NO_COLUMN = object()
+_JSON_COLUMN = {"events": "payload", "outbox": "payload", "application_status": "detail"}
+_KEY_COLUMN = {"events": "id", "outbox": "id", "application_status": "seq"}
+
+
+def _free_texts_due(db: sqlite_utils.Database, purging: set[str], cutoff: str
+                    ) -> list[tuple[str, object, str]]:
+    """(table, row key, JSON path, value) of each free text (kiosk.freetext) to purge now:
+    the comment of an evaluation the platform acknowledged before ``cutoff`` (its own answer,
+    whatever became of an application it names), and every reason of a decision on an
+    application being purged. A copy still waiting in the outbox is kept: it is not yet sent."""
+    texts: list[tuple[str, object, str]] = []
+
+    def text_of(column: str, path: str) -> str:
+        return (f"json_type({column}, '{path}') = 'text' AND json_extract({column}, '{path}') != '' "
+                f"AND substr(json_extract({column}, '{path}'), 1, {len(_PURGED_PREFIX)}) "
+                f"!= '{_PURGED_PREFIX}'")
+
+    for event_id, outbox_id in db.execute(
+            f"""SELECT e.id, o.id FROM events e JOIN outbox o ON o.kind = 'event' AND o.ref = e.id
+                WHERE e.type = 'evaluation' AND o.state = 'sent' AND o.sent_at IS NOT NULL
+                AND o.sent_at <= ? AND {text_of('e.payload', '$.text')}""", [cutoff]).fetchall():
+        texts += [("events", event_id, "$.text"), ("outbox", outbox_id, "$.payload.text")]
+    if purging:
+        marks = ", ".join("?" * len(purging))
+        found = db.execute(
+            f"""SELECT 'events', id, '$.reason' FROM events WHERE type = 'decision'
+                AND json_extract(payload, '$.application_id') IN ({marks})
+                AND {text_of('payload', '$.reason')}
+                UNION ALL
+                SELECT 'outbox', id, '$.body.reason' FROM outbox WHERE kind = 'event'
+                AND state = 'sent' AND json_extract(payload, '$.type') = 'decision'
+                AND json_extract(payload, '$.application_id') IN ({marks})
+                AND {text_of('payload', '$.body.reason')}
+                UNION ALL
+                SELECT 'application_status', seq, '$.reason' FROM application_status
+                WHERE application_id IN ({marks}) AND {text_of('detail', '$.reason')}""",
+            [*purging, *purging, *purging]).fetchall()
+        texts += [tuple(row) for row in found]
+    return texts
 
 
 def _id_index_blank(db: sqlite_utils.Database) -> object:

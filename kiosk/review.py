@@ -20,7 +20,7 @@ from datetime import datetime
 
 import sqlite_utils
 
-from kiosk import audit
+from kiosk import atrest, audit, freetext
 from kiosk.applications import (
     Application,
     canonical_dumps,
@@ -81,7 +81,10 @@ def _stored_decision(db: sqlite_utils.Database, decision_id: str) -> Decision | 
     row = db.execute(
         "SELECT payload FROM events WHERE id = ? AND type = 'decision'", [decision_id]
     ).fetchone()
-    return Decision(**json.loads(row[0])) if row else None
+    if row is None:
+        return None
+    record = freetext.open_event(atrest.keys_for(db), "decision", decision_id, json.loads(row[0]))
+    return Decision(**record)
 
 
 def _audit_actor(clerk: str) -> str:
@@ -144,17 +147,20 @@ def decide(
                               "that decision is final")
         result = Decision(did, application.id, application.number, decision, DECISIONS[decision],
                           items, reason, clerk, stamp)
-        record = canonical_dumps(result.__dict__)
+        # The reason is free text a clerk wrote: sealed at rest in all three copies.
+        keys = atrest.keys_for(db)
+        record = canonical_dumps(freetext.seal_event(keys, "decision", did, result.__dict__))
         db.execute("UPDATE applications SET status = ?, updated_at = ? WHERE id = ?",
                    [result.status, stamp, application.id])
         db.execute(
             "INSERT INTO application_status (application_id, number, status, at, detail, source) "
             "VALUES (?, ?, ?, ?, ?, 'local')",
-            [application.id, application.number, result.status, stamp, canonical_dumps(result.body())],
+            [application.id, application.number, result.status, stamp,
+             canonical_dumps(freetext.seal_status(keys, application.id, result.body()))],
         )
         db.execute("INSERT INTO events VALUES (?, 'decision', ?, ?)", [did, stamp, record])
         wire = {"id": did, "type": "decision", "at": stamp, "application_id": application.id,
-                "body": result.body()}
+                "body": freetext.seal_event(keys, "decision", did, result.body())}
         db.execute(
             "INSERT INTO outbox (kind, ref, payload, created_at, next_attempt_at) "
             "VALUES ('event', ?, ?, ?, ?)",

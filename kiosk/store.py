@@ -172,6 +172,13 @@ def m0008_staff_roles(db: sqlite_utils.Database) -> None:
     staff.create_tables(db)
 
 
+def m0009_seal_free_text(db: sqlite_utils.Database) -> None:
+    """Evaluation comments and clerks' reasons stored before are sealed (kiosk.freetext)."""
+    from kiosk import rekey
+
+    rekey.encrypt_free_text(db)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("0001_catalog", m0001_catalog),
     ("0002_search", m0002_search),
@@ -181,6 +188,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("0006_audit", m0006_audit),
     ("0007_encrypt_at_rest", m0007_encrypt_at_rest),
     ("0008_staff_roles", m0008_staff_roles),
+    ("0009_seal_free_text", m0009_seal_free_text),
 ]
 
 
@@ -203,7 +211,7 @@ def open_store(path: Path | str, *, migrations: list[tuple[str, Migration]] | No
         # Freed space is zeroed: a value replaced by its ciphertext leaves no plaintext behind.
         db.execute("PRAGMA secure_delete=ON")
         ran = migrate(db, path, MIGRATIONS if migrations is None else migrations)
-        if "0007_encrypt_at_rest" in ran and str(path) != ":memory:":
+        if {"0007_encrypt_at_rest", "0009_seal_free_text"} & set(ran) and str(path) != ":memory:":
             # Rewrite the file and empty the WAL: no page of the plaintext store survives.
             db.execute("VACUUM")
             db.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -76,6 +76,13 @@ class CatalogApplyFailed(SyncError):
     key = "sync.error.generic"
 
 
+class AuditChainMismatch(SyncError):
+    """The local audit chain no longer matches the anchor the platform holds (or fails its own
+    check): records were edited, removed or the chain was rewritten on this terminal."""
+
+    key = "sync.error.audit_mismatch"
+
+
 class NothingToRollBack(SyncError):
     """No previous catalog version is kept in the store."""
 

@@ -25,9 +25,9 @@ from pathlib import Path
 
 import sqlite_utils
 
-from kiosk import atrest
+from kiosk import atrest, freetext
 from kiosk.applications import blob_path, canonical_dumps, iso, outbox_context, read_blob, utc_now
-from kiosk.crypto import CryptoError
+from kiosk.crypto import TEXT_PREFIX, CryptoError, KeyRing
 from kiosk.sync.errors import RequestRefused, SyncError, is_transient
 from kiosk.sync.http import PlatformClient
 
@@ -139,26 +139,39 @@ def _due(db: sqlite_utils.Database, kind: str, after_id: int, limit: int, force:
             ORDER BY o.id LIMIT ?""",
         [kind, after_id, int(force), iso(moment), limit],
     ).fetchall()]
-    if kind != "application":
+    if kind == "blob":
         return rows
-    return _opened(db, rows, moment)
+    return _opened(db, kind, rows, moment)
 
 
-def _opened(db: sqlite_utils.Database, rows: list[_Row], moment: datetime) -> list[_Row]:
-    """Application rows with their payload decrypted; one that cannot be decrypted is failed
-    with the reason (its key was retired or the row was altered), never sent garbled."""
+def _open_payload(keys: KeyRing, kind: str, row: _Row) -> str:
+    """The payload the platform receives: an application's frozen JSON decrypted, or an
+    event's JSON with its sealed free text opened (kiosk.freetext)."""
+    if kind == "application":
+        return atrest.unseal(keys, row.payload, outbox_context(row.ref))
+    if TEXT_PREFIX not in row.payload:
+        return row.payload
+    # Re-encoded the way it was written (canonical JSON): the bytes the server hashes for
+    # idempotency are the same as before the text was sealed.
+    return canonical_dumps(freetext.open_wire(keys, json.loads(row.payload)))
+
+
+def _opened(db: sqlite_utils.Database, kind: str, rows: list[_Row],
+            moment: datetime) -> list[_Row]:
+    """Rows with their payload decrypted; one that cannot be decrypted is failed with the
+    reason (its key was retired or the row was altered), never sent garbled."""
     keys = atrest.keys_for(db)
     opened, broken = [], []
     for row in rows:
         try:
-            payload = atrest.unseal(keys, row.payload, outbox_context(row.ref))
-        except CryptoError as exc:
+            payload = _open_payload(keys, kind, row)
+        except (CryptoError, ValueError) as exc:
             broken.append((row.id, f"undecryptable: {exc}"))
             continue
         opened.append(_Row(row.id, row.ref, payload, row.attempts))
     if broken:
         _fail(db, broken, moment)
-        log.error("%d application(s) in the outbox cannot be decrypted", len(broken))
+        log.error("%d %s record(s) in the outbox cannot be decrypted", len(broken), kind)
     return opened
 
 

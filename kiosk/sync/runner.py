@@ -23,8 +23,9 @@ from kiosk import audit, catalog, retention
 from kiosk.applications import iso, utc_now
 from kiosk.config import Config
 from kiosk.store import get_setting
-from kiosk.sync import catalog_updater, outbox, status
+from kiosk.sync import anchor, catalog_updater, outbox, status
 from kiosk.sync.errors import (
+    AuditChainMismatch,
     AuthRejected,
     CatalogApplyFailed,
     CatalogRefused,
@@ -95,6 +96,7 @@ class SyncAgent:
         self.blobs_dir = blobs_dir or self.data_dir / "blobs"
         self.devices = devices
         self._client: PlatformClient | None = None
+        self.anchor_every_s = anchor.EVERY_S  # how often the audit anchor is fetched
         self.backoff = outbox.Backoff(config.sync.backoff_base_s, config.sync.backoff_max_s)
 
     def close(self) -> None:
@@ -139,6 +141,7 @@ class SyncAgent:
         pushed: dict[str, int] = {}
         failed: dict[str, int] = {}
         changes = 0
+        mismatch: AuditChainMismatch | None = None
 
         def note(exc: SyncError) -> None:
             errors.append(f"{type(exc).__name__}: {exc}")
@@ -187,6 +190,10 @@ class SyncAgent:
                         note(again.error)
                 if not reached:  # the platform answered after all: say hello next round
                     record_heartbeat(db, self.devices, now=moment)
+                # The chain against the platform's anchor: at most every anchor_every_s.
+                mismatch = anchor.check_if_due(db, client, self.config.hall_id,
+                                               self.config.terminal_id, now=moment,
+                                               every_s=self.anchor_every_s)
         except PlatformUnreachable as exc:
             note(exc)
             online = False
@@ -198,6 +205,10 @@ class SyncAgent:
                 online = False
         if online:
             outbox.prune_heartbeats(db, now=moment)
+        # A mismatch found earlier stands (offline rounds too) until a check finds the chain whole.
+        mismatch = mismatch or anchor.stored_mismatch(db)
+        if mismatch is not None:
+            note(mismatch)
         self._purge(db, moment)
         for line in errors:
             log.warning("sync: %s", line)
@@ -260,8 +271,9 @@ class SyncAgent:
 
 
 # Which failure a screen names when a round had several: what stops syncing altogether first.
-_ORDER = (InsecureTransport, AuthRejected, PlatformUnreachable, PlatformFailed, NotConfigured, RequestRefused,
-          CatalogRefused)
+# A tampered audit trail comes before all: the administrator must not miss it behind "offline".
+_ORDER = (AuditChainMismatch, InsecureTransport, AuthRejected, PlatformUnreachable, PlatformFailed,
+          NotConfigured, RequestRefused, CatalogRefused)
 
 
 def _severity(exc: SyncError) -> int:

@@ -13,7 +13,7 @@ from datetime import datetime
 
 import sqlite_utils
 
-from kiosk import audit
+from kiosk import atrest, audit, freetext
 from kiosk.applications import iso, utc_now
 from kiosk.store import get_setting
 from kiosk.sync.errors import PlatformFailed
@@ -74,6 +74,7 @@ def _encodable(text: str) -> bool:
 def _store_page(db: sqlite_utils.Database, changes: list, cursor: object) -> int:
     stored = 0
     now = iso(utc_now())
+    keys = atrest.keys_for(db)
     with db.atomic():
         for change in changes:
             if not isinstance(change, dict) or not _text(change.get("id")) \
@@ -86,9 +87,11 @@ def _store_page(db: sqlite_utils.Database, changes: list, cursor: object) -> int
                 continue
             at = _normalised(change.get("at")) or now
             at = at if _encodable(at) else now
-            detail = json.dumps(change.get("detail") or {}, ensure_ascii=False)
+            # A decision's reason (free text a clerk wrote) is sealed at rest (kiosk.freetext).
+            sealed = freetext.seal_status(keys, change["id"], change.get("detail") or {})
+            detail = json.dumps(sealed, ensure_ascii=False)
             if not _encodable(detail):
-                detail = json.dumps(change.get("detail"))  # ASCII escapes keep every character
+                detail = json.dumps(sealed)  # ASCII escapes keep every character
             cur = db.execute(
                 "INSERT OR IGNORE INTO application_status "
                 "(application_id, number, status, at, detail, source) "

@@ -41,7 +41,8 @@ def file_records(terminal, n_apps: int, n_events: int, scan_every: int = 10):
             {"name": f"申请人{i}", "phone": f"1380000{i:04d}"}, {"shop": f"小店{i}", "area_m2": i},
             materials, terminal.agent.blobs_dir))
     for i in range(n_events):
-        payload = {"score": i % 5 + 1, "window": i % 8 + 1, "comment": f"第{i}条评价"}
+        # "text" is sealed at rest (kiosk.freetext): the server must still get it as written.
+        payload = {"score": i % 5 + 1, "window": i % 8 + 1, "text": f"第{i}条评价"}
         events.append((record_event(terminal.db, "evaluation", payload), "evaluation", payload))
     return apps, events
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sync_support import InProcessPlatform
 
-from kiosk import atrest, crypto, rekey
+from kiosk import atrest, crypto, freetext, rekey
 from kiosk.__main__ import main
 from kiosk.applications import (
     canonical_dumps,
@@ -20,13 +20,16 @@ from kiosk.applications import (
     get_application,
     outbox_context,
     read_blob,
+    status_history,
 )
 from kiosk.config import Config
 from kiosk.idnumbers import is_valid_resident_id
 from kiosk.platform.server import blob_path as platform_blob_path
-from kiosk.progress import progress_of_person
+from kiosk.progress import progress_of_person, record_evaluation
+from kiosk.review import decide
 from kiosk.store import MIGRATIONS, open_store, set_setting
 from kiosk.sync.outbox import push
+from kiosk.sync.status import pull_status
 
 CONFIG = Config(hall_id="H0001", terminal_id="K01")
 ID_NUMBER = "11010519491231002X"
@@ -34,6 +37,8 @@ NAME = "张三丰"
 PHONE = "13912345678"
 ADDRESS = "成都市锦江区红星路三段1号"
 MARKER = b"SCAN-MARKER-5f1d2c"
+COMMENT = "评价备注-张三丰来过-7c1e"  # an evaluation's free text (may name a person)
+REASON = "退回原因-申请人李四-4b7a"  # a clerk's return reason (may name a person)
 
 
 def scans() -> list[bytes]:
@@ -53,7 +58,8 @@ def secrets_found(data_dir: Path) -> list[str]:
     """Every file of the data directory (store, WAL, backups, scans) that holds a secret."""
     needles = {"id number": ID_NUMBER.encode(), "id number (lower x)": ID_NUMBER.lower().encode(),
                "name": NAME.encode(), "phone": PHONE.encode(), "address": ADDRESS.encode(),
-               "scan": MARKER}
+               "scan": MARKER, "evaluation text": COMMENT.encode(),
+               "decision reason": REASON.encode()}
     found = []
     for path in sorted(p for p in data_dir.rglob("*") if p.is_file()):
         data = path.read_bytes()
@@ -66,12 +72,20 @@ def test_the_id_number_is_a_valid_gb11643_number():
     assert is_valid_resident_id(ID_NUMBER)
 
 
+def write_free_text(db, app) -> str:
+    """An evaluation with a comment and a clerk's return with a reason; the evaluation's id."""
+    decide(db, app.id, "return", "窗口3 (S003)", (), REASON)
+    return record_evaluation(db, 2, ["long_wait"], COMMENT, application_number=app.number)
+
+
 def test_no_personal_field_or_scan_is_readable_on_disk(tmp_path):
-    """GIVEN an application filed with an ID number, name, phone, address and two scans
+    """GIVEN an application filed with an ID number, name, phone, address and two scans, an
+    evaluation comment and a clerk's return reason
     WHEN the raw bytes of the store, its WAL, a migration backup and every scan file are searched
     THEN none of them is found, while the program still reads every one of them."""
     db = open_store(tmp_path / "kiosk.db")
     app = file_one(db, tmp_path / "blobs")
+    evaluation = write_free_text(db, app)
     assert (tmp_path / "kiosk.db-wal").exists()
     # A new migration backs the store up first: that backup must not be plaintext either.
     db2 = open_store(tmp_path / "kiosk.db", migrations=MIGRATIONS + [("9999_more", lambda d: None)])
@@ -79,7 +93,8 @@ def test_no_personal_field_or_scan_is_readable_on_disk(tmp_path):
 
     assert secrets_found(tmp_path) == []
     stored = get_application(db2, app.id)
-    assert stored == app and stored.applicant["name"] == NAME
+    assert stored.applicant == app.applicant and stored.applicant["name"] == NAME
+    assert stored.status == "returned"
     keys = atrest.keys_for(db2)
     assert [read_blob(tmp_path / "blobs", m["sha256"], keys) for m in stored.materials] == scans()
     assert [m["sha256"] for m in stored.materials] == [
@@ -88,8 +103,77 @@ def test_no_personal_field_or_scan_is_readable_on_disk(tmp_path):
     assert payload.startswith(crypto.TEXT_PREFIX)
     assert json.loads(atrest.unseal(keys, payload, outbox_context(app.id))) == json.loads(
         canonical_dumps(app.wire()))
+    assert status_history(db2, app.id)[-1]["detail"]["reason"] == REASON
+    (stored_eval,) = db2.execute("SELECT payload FROM events WHERE id = ?", [evaluation]).fetchone()
+    assert freetext.open_event(keys, "evaluation", evaluation,
+                               json.loads(stored_eval))["text"] == COMMENT
     db.conn.close()
     db2.conn.close()
+
+
+def test_free_text_survives_rotation_and_reaches_the_platform_as_written(tmp_path):
+    """GIVEN an evaluation comment and a return reason sealed with key 1 WHEN the key is rotated
+    in batches of one THEN both are sealed with key 2 only (key 1 retired), the platform receives
+    them as written, and the reason pulled back with the platform's status is sealed too."""
+    terminal = tmp_path / "kiosk"  # apart from the platform's files, which hold plaintext
+    db = open_store(terminal / "kiosk.db")
+    blobs = terminal / "blobs"
+    app = file_one(db, blobs)
+    evaluation = write_free_text(db, app)
+    keys = atrest.keys_for(db)
+    old = keys.current
+
+    done = rekey.rotate(db, batch=1)
+
+    assert done.retired == [old]
+    # 3 fields + payload of the application, its 2 scans, the comment and the reason in the
+    # event and outbox rows (4) and the reason in the status history.
+    assert dict(rekey.usage(db, None, keys)) == {done.new_key: 4 + 2 + 4 + 1}
+    platform = InProcessPlatform(tmp_path / "platform")
+    try:
+        result = push(db, platform.client(platform.enroll("H0001", "K01")), blobs)
+        assert result.error is None and result.failed == {"blob": 0, "application": 0, "event": 0}
+        (sent,) = platform.query("SELECT payload FROM events WHERE id = ?", (evaluation,))[0]
+        assert json.loads(sent)["text"] == COMMENT
+        (data,) = platform.query("SELECT data FROM decisions")[0]
+        assert json.loads(data)["reason"] == REASON
+        assert pull_status(db, platform.client(platform.enroll("H0001", "K01"))) >= 1
+    finally:
+        platform.close()
+    pulled = [h for h in status_history(db, app.id) if h["source"] == "platform"]
+    assert pulled and pulled[-1]["detail"]["reason"] == REASON
+    assert secrets_found(terminal) == []
+    db.conn.close()
+
+
+def test_free_text_written_by_the_previous_version_is_sealed_on_upgrade(tmp_path):
+    """A comment and a reason stored in plaintext before 0009 are sealed by the migration."""
+    before = [m for m in MIGRATIONS if m[0] < "0009"]
+    db = open_store(tmp_path / "kiosk.db", migrations=before)
+    app = file_one(db, tmp_path / "blobs")
+    payload = {"stars": 2, "reasons": ["long_wait"], "text": COMMENT, "terminal_id": "K01"}
+    wire = {"id": "ev-1", "type": "evaluation", "at": "2026-12-07T01:00:00", "payload": payload}
+    db.execute("INSERT INTO events VALUES ('ev-1', 'evaluation', '2026-12-07T01:00:00', ?)",
+               [canonical_dumps(payload)])
+    db.execute("INSERT INTO outbox (kind, ref, payload, created_at, next_attempt_at) "
+               "VALUES ('event', 'ev-1', ?, 'x', 'x')", [canonical_dumps(wire)])
+    db.execute("INSERT INTO application_status (application_id, number, status, at, detail, "
+               "source) VALUES (?, ?, 'returned', '2026-12-07T02:00:00', ?, 'platform')",
+               [app.id, app.number, canonical_dumps({"reason": REASON})])
+    db.conn.commit()
+    db.conn.close()
+    assert secrets_found(tmp_path)
+
+    db = open_store(tmp_path / "kiosk.db")
+
+    assert secrets_found(tmp_path) == []
+    keys = atrest.keys_for(db)
+    (stored,) = db.execute("SELECT payload FROM outbox WHERE ref = 'ev-1'").fetchone()
+    assert freetext.open_wire(keys, json.loads(stored)) == wire
+    returned = [h for h in status_history(db, app.id) if h["status"] == "returned"]
+    assert returned[0]["detail"] == {"reason": REASON}
+    assert "plaintext" not in rekey.usage(db, None, keys)
+    db.conn.close()
 
 
 def test_lookup_by_id_card_uses_the_blind_index(db, tmp_path):
@@ -297,3 +381,39 @@ def test_a_keyring_appearing_later_does_not_replace_the_key_file(tmp_path, monke
     (tmp_path / "old").mkdir()
     crypto.KeyRing.open(crypto.FileKeyStore(tmp_path / "old" / crypto.KEY_FILE))
     assert isinstance(atrest.key_store(tmp_path / "old"), crypto.FileKeyStore)
+
+
+def test_typed_text_that_looks_sealed_is_still_sealed_and_sent_as_typed(tmp_path):
+    """A visitor may type anything, even what looks like a ciphertext or a purge marker."""
+    db = open_store(tmp_path / "kiosk" / "kiosk.db")
+    looks = ["enc:v1:deadbeef:AAAA", '{"_purged_at":"x"}']
+    ids = [record_evaluation(db, 3, [], text) for text in looks]
+    keys = atrest.keys_for(db)
+    for event_id, text in zip(ids, looks, strict=True):
+        (wire,) = db.execute("SELECT payload FROM outbox WHERE ref = ?", [event_id]).fetchone()
+        sealed = json.loads(wire)["payload"]["text"]
+        assert sealed != text and keys.key_id_of(sealed) == keys.current
+        assert freetext.open_wire(keys, json.loads(wire))["payload"]["text"] == text
+    db.conn.close()
+
+
+def test_a_sealed_text_that_does_not_open_is_failed_never_sent_garbled(tmp_path):
+    db = open_store(tmp_path / "kiosk" / "kiosk.db")
+    first, second = (record_evaluation(db, 3, [], text) for text in (COMMENT, "second"))
+    (wire,) = db.execute("SELECT payload FROM outbox WHERE ref = ?", [first]).fetchone()
+    moved = json.loads(wire)["payload"]["text"]  # sealed for the first event, not the second
+    db.execute("UPDATE outbox SET payload = json_set(payload, '$.payload.text', ?) WHERE ref = ?",
+               [moved, second])
+    db.conn.commit()
+    platform = InProcessPlatform(tmp_path / "platform")
+    try:
+        result = push(db, platform.client(platform.enroll("H0001", "K01")), tmp_path / "blobs")
+        assert result.error is None
+        assert [r[0] for r in platform.query("SELECT id FROM events WHERE type = 'evaluation'")] \
+            == [first]
+    finally:
+        platform.close()
+    state, error = db.execute("SELECT state, last_error FROM outbox WHERE ref = ?",
+                              [second]).fetchone()
+    assert state == "failed" and error.startswith("undecryptable")
+    db.conn.close()

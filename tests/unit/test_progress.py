@@ -7,7 +7,9 @@ import json
 import pytest
 
 from kiosk.applications import file_application
+from kiosk.atrest import keys_for
 from kiosk.config import Config
+from kiosk.freetext import open_event, open_wire
 from kiosk.progress import EvaluationError, find_progress, normalise_number, record_evaluation
 
 
@@ -31,10 +33,13 @@ def test_evaluation_recorded_and_queued(db):
                                  application_number="H0001-K01-20261207-0001", terminal_id="K01")
     (payload,) = db.execute("SELECT payload FROM events WHERE id = ?", [event_id]).fetchone()
     data = json.loads(payload)
-    assert data["stars"] == 2 and data["text"] == "等了很久"
+    # The comment may name someone: sealed at rest in the event and in its outbox row.
+    assert data["stars"] == 2 and data["text"].startswith("enc:v1:")
+    assert open_event(keys_for(db), "evaluation", event_id, data)["text"] == "等了很久"
     assert data["reasons"] == ["long_wait", "many_trips"]
-    (kind,) = db.execute("SELECT kind FROM outbox WHERE ref = ?", [event_id]).fetchone()
-    assert kind == "event"
+    kind, wire = db.execute("SELECT kind, payload FROM outbox WHERE ref = ?", [event_id]).fetchone()
+    assert kind == "event" and "很久" not in wire
+    assert open_wire(keys_for(db), json.loads(wire))["payload"]["text"] == "等了很久"
 
 
 @pytest.mark.parametrize("stars, reasons, text, key", [

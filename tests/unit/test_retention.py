@@ -142,7 +142,7 @@ def test_purges_exactly_the_acknowledged_and_old(hall):
     records = audit.records(db)
     assert records[-1]["action"] == "retention.purge"
     assert records[-1]["details"] == {"applications": 2, "files": 1, "print_jobs": 2,
-                                      "retention_days": 30}
+                                      "free_texts": 0, "retention_days": 30}
     assert ID_NUMBER not in json.dumps(records, ensure_ascii=False)
 
 
@@ -153,6 +153,50 @@ def test_a_purged_application_cannot_be_decided_here(hall):
     with pytest.raises(review.ReviewError, match="purged on this terminal"):
         review.decide(hall["db"], hall["old"].id, "accept", "S001")
     review.decide(hall["db"], hall["recent"].id, "accept", "S001")  # a kept one still can
+
+
+def test_free_text_goes_with_its_acknowledgement_and_its_application(hall, client):
+    """An evaluation comment is purged once the platform acknowledged that evaluation
+    retention_days ago; a decision's reason goes with the application it was about; a copy
+    the platform has not acknowledged stays."""
+    from kiosk import review
+    from kiosk.atrest import keys_for
+    from kiosk.freetext import open_event
+
+    db, blobs, now = hall["db"], hall["blobs"], hall["now"]
+    review.decide(db, hall["old"].id, "return", "S001", (), "请张三丰补交租赁合同",
+                  now=T0 + timedelta(days=55))
+    review.decide(db, hall["recent"].id, "return", "S001", (), "recent reason",
+                  now=T0 + timedelta(days=86))
+    old_eval = progress.record_evaluation(db, 2, ["long_wait"], "old comment 张三丰",
+                                          now=T0 + timedelta(days=55))
+    _ack(db, client, blobs, T0 + timedelta(days=56))
+    new_eval = progress.record_evaluation(db, 5, [], "new comment", now=T0 + timedelta(days=80))
+    unsent = progress.record_evaluation(db, 1, [], "unsent comment", now=T0 + timedelta(days=56))
+    db.execute("UPDATE outbox SET next_attempt_at = '9999' WHERE ref = ?", [unsent])
+    outbox.push(db, client, blobs, now=T0 + timedelta(days=81))
+
+    result = retention.purge(db, blobs, 30, now=now)
+
+    assert result.free_texts == 3  # the old comment, the old decision's event and status reason
+    keys = keys_for(db)
+
+    def comment(event_id):
+        (payload,) = db.execute("SELECT payload FROM events WHERE id = ?", [event_id]).fetchone()
+        return open_event(keys, "evaluation", event_id, json.loads(payload))["text"]
+
+    assert comment(old_eval).startswith('{"_purged_at":')
+    assert comment(new_eval) == "new comment" and comment(unsent) == "unsent comment"
+    (wire,) = db.execute("SELECT payload FROM outbox WHERE ref = ?", [old_eval]).fetchone()
+    assert json.loads(wire)["payload"]["text"].startswith('{"_purged_at":')
+    assert status_history(db, hall["old"].id)[-1]["detail"]["reason"] == ""
+    assert status_history(db, hall["recent"].id)[-1]["detail"]["reason"] == "recent reason"
+    events = [json.loads(p) for (p,) in db.execute("SELECT payload FROM outbox WHERE kind = 'event'")]
+    decisions = [e for e in events if e["type"] == "decision"]
+    reasons = {d["application_id"]: d["body"]["reason"] for d in decisions}
+    assert reasons[hall["old"].id].startswith('{"_purged_at":')
+    assert reasons[hall["recent"].id].startswith("enc:v1:")  # kept, sealed
+    assert audit.records(db)[-1]["details"]["free_texts"] == 3
 
 
 def test_shared_scan_goes_once_no_application_needs_it(hall):

@@ -8,7 +8,9 @@ import pytest
 from sync_support import InProcessPlatform
 
 from kiosk.applications import file_application, get_application, status_history
+from kiosk.atrest import keys_for
 from kiosk.config import Config
+from kiosk.freetext import open_wire
 from kiosk.review import ReviewError, decide, find
 from kiosk.sync.outbox import push
 
@@ -22,8 +24,10 @@ def app(db, tmp_path):
 
 
 def decision_rows(db) -> list[dict]:
+    """The decision rows of the outbox as the platform receives them (reason opened)."""
     rows = db.execute("SELECT ref, payload, state FROM outbox WHERE kind = 'event'").fetchall()
-    rows = [{"ref": ref, "state": state, **json.loads(payload)} for ref, payload, state in rows]
+    rows = [{"ref": ref, "state": state, **open_wire(keys_for(db), json.loads(payload))}
+            for ref, payload, state in rows]
     return [r for r in rows if r["type"] == "decision"]  # not the audit records (kiosk.audit)
 
 
@@ -37,6 +41,11 @@ def test_each_decision_changes_status_history_and_queues_the_call(db, app, decis
                                                                   reason, status):
     made = decide(db, app.id, decision, "窗口3 李四", missing, reason)
     assert made.status == status
+    if reason:  # free text a clerk wrote: sealed at rest wherever it is stored
+        for table, column in (("events", "payload"), ("outbox", "payload"),
+                              ("application_status", "detail")):
+            stored = [r[0] for r in db.execute(f"SELECT {column} FROM {table}")]
+            assert not any(reason in text for text in stored), table
     assert get_application(db, app.id).status == status
     last = status_history(db, app.id)[-1]
     assert last["status"] == status and last["source"] == "local"
