@@ -326,9 +326,9 @@ def update_catalog_isolated(db: sqlite_utils.Database, client: PlatformClient, k
     Parsing, hashing and indexing a 10,000-item bundle holds Python's GIL for long stretches
     (a 30 MB ``json.loads`` is one call of ~0.5 s): in the app's own process that would freeze
     the screen, so the app only streams the answer to a file and a child process does the rest,
-    writing to the same store (WAL). The helper is taken from ``warm`` (started at an earlier
-    round and already warmed up), or else started as soon as the server says a newer catalog
-    is coming, so that its start overlaps the download; ``warm`` is refilled afterwards.
+    writing to the same store (WAL). The helper is taken from ``warm``, which keeps one started
+    from round to round (refilled at the start of a round, so it warms up while the server is
+    asked), or else started as soon as the server says a newer catalog is coming.
     """
     floor = floor_version(db)
     serving = catalog.current_version(db)
@@ -336,6 +336,8 @@ def update_catalog_isolated(db: sqlite_utils.Database, client: PlatformClient, k
     download = work_dir / "catalog-download.part"
     args = _helper_args(db, key_path, download, f"platform:{client.base_url}")
     helper: list[subprocess.Popen] = []
+    if warm is not None:
+        warm.refill(args)
 
     def start_helper() -> None:
         helper.append(warm.take(args) if warm is not None else _spawn(args))
@@ -352,8 +354,6 @@ def update_catalog_isolated(db: sqlite_utils.Database, client: PlatformClient, k
         returncode = helper[0].returncode
     finally:
         download.unlink(missing_ok=True)
-        if warm is not None:
-            warm.refill(args)
     try:
         result = json.loads(stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):

@@ -294,7 +294,7 @@ def test_a_warm_helper_waits_between_rounds_and_applies_the_next_update(
         db, tmp_path, platform, client, started):
     """GIVEN a WarmHelper, as the app's sync agent keeps one THEN a round with nothing new
     leaves one helper started and waiting, the next update is applied by that same process,
-    a new one waits afterwards, and close() ends it."""
+    the round after starts a new one, and close() ends it."""
 
     warm = catalog_updater.WarmHelper()
     key_path, work = platform.public_key_path, tmp_path / "work"
@@ -302,7 +302,8 @@ def test_a_warm_helper_waits_between_rounds_and_applies_the_next_update(
     assert len(started) == 1 and started[0].poll() is None  # waiting, warmed up
     platform.publish(tiny_bundle(1))
     assert update_catalog_isolated(db, client, key_path, work, warm=warm).version == 1
-    assert started[0].returncode == 0  # the waiting helper did the work
-    assert len(started) == 2 and started[1].poll() is None  # and the next one waits
+    assert started[0].returncode == 0 and len(started) == 1  # the waiting helper did the work
+    assert update_catalog_isolated(db, client, key_path, work, warm=warm).state == "current"
+    assert len(started) == 2 and started[1].poll() is None  # the next round starts a new one
     warm.close()
     assert started[1].returncode == catalog_updater.ABANDONED
