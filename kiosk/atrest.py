@@ -18,6 +18,7 @@ import fcntl
 import hashlib
 import hmac
 import os
+import sqlite3
 import threading
 import weakref
 from pathlib import Path
@@ -111,15 +112,13 @@ def keys_for(db: sqlite_utils.Database) -> KeyRing:
             _memory_rings[db] = KeyRing.open(MemoryKeyStore())
         return _memory_rings[db]
     ring = open_keys(data_dir)
-    if "settings" in _tables(db):
+    try:
         row = db.execute("SELECT value FROM settings WHERE key = ?", [CURRENT_SETTING]).fetchone()
-        if row and row[0] != ring.current:
-            reload_keys(ring)
+    except sqlite3.OperationalError:  # a store still being created: no settings table yet
+        row = None
+    if row and row[0] != ring.current:
+        reload_keys(ring)
     return ring
-
-
-def _tables(db: sqlite_utils.Database) -> set[str]:
-    return {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
 
 # --- fields ------------------------------------------------------------------------------

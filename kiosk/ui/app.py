@@ -54,7 +54,7 @@ def shutdown_services(services: Services) -> None:
     services.worker.shutdown()
     if services.sync_worker is not None:
         services.sync_worker.shutdown()
-    if services.sync_agent is not None and hasattr(services.sync_agent, "close"):
+    if services.sync_agent is not None:
         services.sync_agent.close()  # after its worker: no round can start a helper again
     if services.lookup_worker is not None:
         services.lookup_worker.shutdown()

@@ -5,34 +5,18 @@ sqlite3 on the file would. Only the platform's anchor shows it, through the real
 
 from __future__ import annotations
 
-import json
 import sqlite3
+import sys
+from pathlib import Path
 
 from platform_process import kiosk_cli
 from sync_e2e_tools import make_terminal, server_rows
 
+sys.path.insert(0, str(Path(__file__).parents[1] / "unit"))
+from sync_support import rewrite_whole_chain  # noqa: E402  (shared with the unit test)
+
 from kiosk import audit, staff
 from kiosk.applications import file_application
-
-
-def _rewrite_whole_chain(db_path) -> None:
-    """Change record 1's actor and re-hash every record after it, copies included."""
-    conn = sqlite3.connect(db_path)
-    with conn:
-        rows = conn.execute("SELECT seq, id, at, actor, action, subject, details FROM audit_log "
-                            "ORDER BY seq").fetchall()
-        prev = audit.GENESIS
-        for seq, id_, at, actor, action, subject, details in rows:
-            record = {"seq": seq, "id": id_, "at": at, "actor": "S666" if seq == 1 else actor,
-                      "action": action, "subject": subject, "details": json.loads(details),
-                      "prev_hash": prev}
-            record["hash"] = audit.record_hash(record)
-            conn.execute("UPDATE audit_log SET actor = ?, prev_hash = ?, hash = ? WHERE seq = ?",
-                         [record["actor"], prev, record["hash"], seq])
-            conn.execute("UPDATE events SET payload = ? WHERE type = 'audit' AND "
-                         "json_extract(payload, '$.id') = ?", [json.dumps(record), id_])
-            prev = record["hash"]
-    conn.close()
 
 
 def test_a_consistently_rewritten_chain_fails_only_against_the_platform_anchor(
@@ -56,7 +40,9 @@ def test_a_consistently_rewritten_chain_fails_only_against_the_platform_anchor(
     assert f"platform anchor: {anchor_seq}:{anchor_hash}" in clean.stdout
     assert "ok: the chain is whole" in clean.stdout
 
-    _rewrite_whole_chain(terminal.data_dir / "kiosk.db")
+    conn = sqlite3.connect(terminal.data_dir / "kiosk.db")
+    rewrite_whole_chain(conn)
+    conn.close()
 
     fooled = kiosk_cli(*data, "admin", "audit", "verify")
     assert fooled.returncode == 0, fooled.stdout  # consistent locally: nothing to see here

@@ -10,6 +10,7 @@ server handled it, time out, answer 500, or rewrite the answer.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,9 +20,12 @@ from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 from starlette.testclient import TestClient
 
+from kiosk import audit
+from kiosk.config import Config, SyncConfig
 from kiosk.platform.db import PlatformDB
 from kiosk.platform.server import create_app
-from kiosk.sync.http import PlatformClient, make_session
+from kiosk.sync.http import PlatformClient, make_session, write_token
+from kiosk.sync.runner import SyncAgent
 from kiosk.sync.signing import generate_keypair, load_private_key, load_public_key, sign_bundle
 
 BASE_URL = "http://platform.test"
@@ -197,3 +201,33 @@ def tiny_bundle(version: int, *, extra_item: str | None = None) -> dict:
     return {"format": 1, "version": version, "published": "2026-12-01",
             "departments": [{"code": "SCJG", "name": text3("市场监督管理局", "Market Regulation")}],
             "items": items}
+
+
+def enrolled_agent(data: Path, platform: InProcessPlatform, **agent_options: object) -> SyncAgent:
+    """Terminal K01 of hall H0001 enrolled with ``platform``: token and public key in ``data``,
+    its sessions mounted on the in-process app."""
+    write_token(data / "terminal.token", platform.enroll("H0001", "K01"))
+    (data / "catalog_signing_key.pub.pem").write_bytes(platform.public_key_path.read_bytes())
+    config = Config(hall_id="H0001", terminal_id="K01", platform_url=BASE_URL,
+                    sync=SyncConfig(batch_size=100))
+    return SyncAgent(config, data, session_factory=lambda token, **kw: platform.session(token, **kw),
+                     **agent_options)
+
+
+def rewrite_whole_chain(conn: sqlite3.Connection) -> None:
+    """What an insider with sqlite3 does: change record 1's actor and re-hash every record after
+    it, the local copies (the 'audit' events) with it, so that a local verify passes."""
+    with conn:
+        rows = conn.execute("SELECT seq, id, at, actor, action, subject, details FROM audit_log "
+                            "ORDER BY seq").fetchall()
+        prev = audit.GENESIS
+        for seq, id_, at, actor, action, subject, details in rows:
+            record = {"seq": seq, "id": id_, "at": at, "actor": "S666" if seq == 1 else actor,
+                      "action": action, "subject": subject, "details": json.loads(details),
+                      "prev_hash": prev}
+            record["hash"] = audit.record_hash(record)
+            conn.execute("UPDATE audit_log SET actor = ?, prev_hash = ?, hash = ? WHERE seq = ?",
+                         [record["actor"], prev, record["hash"], seq])
+            conn.execute("UPDATE events SET payload = ? WHERE type = 'audit' AND "
+                         "json_extract(payload, '$.id') = ?", [json.dumps(record), id_])
+            prev = record["hash"]

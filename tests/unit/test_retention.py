@@ -10,7 +10,6 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sync_support import InProcessPlatform
 
 from kiosk import audit, print_jobs, progress, receipts, retention
 from kiosk.__main__ import main
@@ -22,18 +21,6 @@ CONFIG = Config(hall_id="H0001", terminal_id="K01")
 T0 = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
 ID_NUMBER = "11010519491231002X"
 NAME = "张三丰"
-
-
-@pytest.fixture
-def platform(tmp_path):
-    server = InProcessPlatform(tmp_path / "platform")
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def client(platform):
-    return platform.client(platform.enroll("H0001", "K01"))
 
 
 def _file(db, blobs, scan: bytes, name: str = NAME, at: datetime = T0):

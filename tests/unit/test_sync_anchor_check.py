@@ -4,37 +4,21 @@ re-hashed from the first, its local copies with it) is reported, audited once, a
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import timedelta
 
 import pytest
-from sync_support import BASE_URL, InProcessPlatform
+from sync_support import enrolled_agent, rewrite_whole_chain
 
 from kiosk import audit
 from kiosk.applications import file_application, utc_now
-from kiosk.config import Config, SyncConfig
 from kiosk.store import get_setting
 from kiosk.sync import anchor, errors
-from kiosk.sync.http import write_token
-from kiosk.sync.runner import SyncAgent
-
-
-@pytest.fixture
-def platform(tmp_path):
-    server = InProcessPlatform(tmp_path / "platform")
-    yield server
-    server.close()
 
 
 @pytest.fixture
 def agent(tmp_path, platform):
-    data = tmp_path / "terminal"
-    write_token(data / "terminal.token", platform.enroll("H0001", "K01"))
-    (data / "catalog_signing_key.pub.pem").write_bytes(platform.public_key_path.read_bytes())
-    config = Config(hall_id="H0001", terminal_id="K01", platform_url=BASE_URL,
-                    sync=SyncConfig(batch_size=100))
-    return SyncAgent(config, data, session_factory=lambda token, **kw: platform.session(token, **kw))
+    return enrolled_agent(tmp_path / "terminal", platform)
 
 
 @pytest.fixture
@@ -49,25 +33,6 @@ def fetches(agent, monkeypatch):
 
     monkeypatch.setattr(agent.client, "get_audit_anchor", counted)
     return calls
-
-
-def rewrite_whole_chain(db) -> None:
-    """What an insider with sqlite3 does: change record 1's actor and re-hash every record
-    after it, the local copies (the 'audit' events) with it, so local verify passes."""
-    rows = db.execute("SELECT seq, id, at, actor, action, subject, details FROM audit_log "
-                      "ORDER BY seq").fetchall()
-    prev = audit.GENESIS
-    with db.atomic():
-        for seq, id_, at, actor, action, subject, details in rows:
-            record = {"seq": seq, "id": id_, "at": at, "actor": "S666" if seq == 1 else actor,
-                      "action": action, "subject": subject, "details": json.loads(details),
-                      "prev_hash": prev}
-            record["hash"] = audit.record_hash(record)
-            db.execute("UPDATE audit_log SET actor = ?, prev_hash = ?, hash = ? WHERE seq = ?",
-                       [record["actor"], prev, record["hash"], seq])
-            db.execute("UPDATE events SET payload = ? WHERE type = 'audit' AND "
-                       "json_extract(payload, '$.id') = ?", [json.dumps(record), id_])
-            prev = record["hash"]
 
 
 def file_one(db, agent):
@@ -99,7 +64,7 @@ def test_a_consistently_rewritten_chain_is_reported_audited_once_and_shown(
     file_one(db, agent)
     start = utc_now()
     assert agent.run_round(db, now=start).problem is None  # the platform anchors the chain
-    rewrite_whole_chain(db)
+    rewrite_whole_chain(db.conn)
     assert audit.verify(db).ok  # consistent locally: only the anchor can tell
 
     with caplog.at_level(logging.ERROR, logger="kiosk.sync.anchor"):

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 import requests
-from sync_support import InProcessPlatform, on, rewrite_json, tiny_bundle
+from sync_support import on, rewrite_json, tiny_bundle
 
 from kiosk import catalog, search
 from kiosk.sync import catalog_updater
@@ -19,18 +19,6 @@ from kiosk.sync.catalog_updater import (
 )
 from kiosk.sync.errors import CatalogRefused, NothingToRollBack
 from kiosk.sync.signing import canonical_json, generate_keypair, load_private_key, sign_bundle
-
-
-@pytest.fixture
-def platform(tmp_path):
-    server = InProcessPlatform(tmp_path / "platform")
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def client(platform):
-    return platform.client(platform.enroll())
 
 
 @pytest.fixture

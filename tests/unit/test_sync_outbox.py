@@ -11,7 +11,7 @@ import random
 from datetime import timedelta
 
 import pytest
-from sync_support import InProcessPlatform, on
+from sync_support import on
 
 from kiosk.applications import blob_path, file_application, iso, record_event, utc_now
 from kiosk.config import Config
@@ -20,18 +20,6 @@ from kiosk.sync.errors import AuthRejected, PlatformFailed, PlatformUnreachable
 from kiosk.sync.outbox import Backoff, push
 
 CONFIG = Config(hall_id="H0001", terminal_id="K01")
-
-
-@pytest.fixture
-def platform(tmp_path):
-    server = InProcessPlatform(tmp_path / "platform")
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def client(platform):
-    return platform.client(platform.enroll("H0001", "K01"))
 
 
 def file_some(db, blobs, n_apps=3, n_events=2, with_files=True):

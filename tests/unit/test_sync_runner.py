@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 import requests
-from sync_support import BASE_URL, InProcessPlatform, on, tiny_bundle
+from sync_support import BASE_URL, enrolled_agent, on, tiny_bundle
 
 from kiosk import catalog
 from kiosk.applications import file_application, get_application, record_event, status_history
-from kiosk.config import Config, ConfigError, SyncConfig, load_config
+from kiosk.config import Config, ConfigError, load_config
 from kiosk.i18n import LANGUAGES
 from kiosk.sync import errors, status
 from kiosk.sync.http import USER_AGENT, make_session, read_token, write_token
@@ -21,23 +21,11 @@ from kiosk.sync.runner import SyncAgent
 
 
 @pytest.fixture
-def platform(tmp_path):
-    server = InProcessPlatform(tmp_path / "platform")
-    yield server
-    server.close()
-
-
-@pytest.fixture
 def agent(tmp_path, platform):
     """A terminal enrolled with the in-process platform: token and public key in its data dir."""
-    data = tmp_path / "terminal"
-    write_token(data / "terminal.token", platform.enroll("H0001", "K01"))
-    (data / "catalog_signing_key.pub.pem").write_bytes(platform.public_key_path.read_bytes())
-    config = Config(hall_id="H0001", terminal_id="K01", platform_url=BASE_URL,
-                    sync=SyncConfig(batch_size=100))
-    return SyncAgent(config, data, session_factory=lambda token, **kw: platform.session(token, **kw),
-                     devices=lambda: [{"name": "printer", "kind": "escpos", "ok": True,
-                                       "detail": "paper ok"}])
+    return enrolled_agent(tmp_path / "terminal", platform,
+                          devices=lambda: [{"name": "printer", "kind": "escpos", "ok": True,
+                                            "detail": "paper ok"}])
 
 
 def test_a_round_pulls_the_catalog_pushes_and_reports(db, tmp_path, platform, agent):
